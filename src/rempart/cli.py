@@ -1,0 +1,164 @@
+"""The ``rempart`` command: a thin layer turning options into library calls.
+
+Library errors (`rempart.errors.RempartError`) become a one-line message and
+exit code 2; every command's work is callable from Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from rempart import __version__
+from rempart.errors import RempartError
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _clean_errors(command: F) -> F:
+    """Report a `RempartError` as ``rempart: error: ...`` with exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RempartError as error:
+            click.echo(f"rempart: error: {error}", err=True)
+            sys.exit(2)
+
+    return cast(F, wrapper)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="rempart")
+def main() -> None:
+    """Rempart: stop stolen professional accounts from bulk-extracting patient data."""
+
+
+@main.command()
+def schema() -> None:
+    """Print the published JSON Schema of events, evidence and the directory."""
+    from rempart.schema import dumps
+
+    click.echo(dumps(), nl=False)
+
+
+@main.command()
+@click.option(
+    "--preset",
+    "preset_name",
+    default="small",
+    show_default=True,
+    help="World size: small, incident-2022 or bench.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output directory (created; previous outputs replaced).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["parquet", "jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="Format of events and evidence.",
+)
+@_clean_errors
+def simulate(preset_name: str, out: Path, seed: int, output_format: str) -> None:
+    """Generate a labelled testbed: world, legitimate traffic, hard cases and attacks.
+
+    The pseudonym key is read from REMPART_PSEUDONYM_KEY when set; otherwise a
+    testbed key is derived from the seed.
+    """
+    from rempart.secret import Secret
+    from rempart.testbed.presets import preset
+    from rempart.testbed.simulate import simulate as run
+
+    raw_key = os.environ.get("REMPART_PSEUDONYM_KEY")
+    key = Secret(raw_key) if raw_key else None
+    result = run(
+        preset(preset_name),
+        out,
+        seed=seed,
+        key=key,
+        output_format="jsonl" if output_format == "jsonl" else "parquet",
+    )
+    counts = result.manifest["counts"]
+    click.echo(
+        f"{out}: {counts['events']:,} events, {counts['evidence']:,} evidence records, "
+        f"{counts['subjects']:,} subjects, {counts['accounts']:,} accounts "
+        f"({preset_name}, seed {seed})"
+    )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_clean_errors
+def stats(directory: Path, as_json: bool) -> None:
+    """Print a simulated directory's calibration figures next to their documented targets."""
+    from rempart.testbed.stats import calibration, render
+
+    figures = calibration(directory)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(figures.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(render(figures))
+    if not figures.all_hold:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(["events", "evidence", "sites", "accounts"]),
+    default="events",
+    show_default=True,
+    help="Record type in the file.",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path),
+    help="Write bad records here (JSON Lines, with line and error).",
+)
+@_clean_errors
+def validate(path: Path, kind: str, rejects: Path | None) -> None:
+    """Validate a record file: print each bad record's location and the counts.
+
+    Exit code 1 when any record is bad; the good records are all counted.
+    """
+    from rempart.directory import Account, Site
+    from rempart.events import Event
+    from rempart.evidence import CareEvidence
+    import msgspec
+
+    from rempart.ingestion import ReadResult, validate_file
+
+    record_types: dict[str, type[msgspec.Struct]] = {
+        "events": Event,
+        "evidence": CareEvidence,
+        "sites": Site,
+        "accounts": Account,
+    }
+    result: ReadResult[msgspec.Struct] = validate_file(
+        path, record_types[kind], rejects_path=rejects
+    )
+    for bad in result.rejected:
+        click.echo(str(bad.to_error()), err=True)
+    click.echo(f"{path}: {result.ok_count:,} good, {result.rejected_count:,} rejected")
+    if result.rejected_count:
+        sys.exit(1)

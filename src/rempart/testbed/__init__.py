@@ -1,0 +1,1 @@
+"""The testbed: a synthetic, labelled health-portal world."""

@@ -1,0 +1,398 @@
+"""Legitimate traffic: professionals reading their patients, with the evidence that explains it.
+
+For every account, working days follow the site's opening days and the
+profession's working week; reads per day follow the profession's visits and
+read share with a Monday peak, a quieter Saturday and day-to-day noise; reads
+fall inside opening hours (local time). Each read chooses a panel patient,
+a new patient, or — for a ``dark_share`` of reads — a resident with no
+evidence at all (a phone request, a first visit without a card). The evidence
+that explains a read (card read, appointment, prescription) is emitted before
+it; the claim a visit produces is emitted after it, and becomes history for
+the next visit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from rempart.directory import Account, Profession, Site
+from rempart.events import EventKind, Lookup, Outcome
+from rempart.evidence import EvidenceKind
+from rempart.testbed.calibration import PROFILES, PracticeProfile
+from rempart.testbed.clock import MICROS, day_start_us, draw_open_minutes
+from rempart.testbed.columns import LEGITIMATE, EventBuffer, EvidenceBuffer
+from rempart.testbed.geography import NetworkKind
+from rempart.testbed.hard_cases import is_month_end
+from rempart.testbed.seeds import stream
+from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
+from rempart.testbed.world import World
+
+__all__ = ["generate_history", "generate_legitimate"]
+
+DAY_US: Final = 86_400 * MICROS
+_WEEKDAY_FACTOR: Final = np.array([1.15, 1.0, 0.95, 1.0, 1.0, 0.6, 0.5])
+_DAY_NOISE_SHAPE: Final = 8.0
+_TYPO_SHARE: Final = 0.04
+_LOGOUT_SHARE: Final = 0.35
+_VPN_SHARE: Final = 0.01
+_NEW_DEVICE_SHARE: Final = 0.005
+_RESET_SHARE: Final = 0.02  # accounts that reset their password once in the period
+_NOT_FOUND_SHARE: Final = 0.03  # typed NIRs mistyped before the right one
+_CLAIM_SHARE: Final = 0.9
+
+
+def generate_history(world: World, evidence: EvidenceBuffer) -> None:
+    """Evidence from before the period: past claims of each panel, treating-doctor declarations."""
+    rng = stream(world.seed, "history")
+    start = day_start_us("UTC", world.preset.start)
+    pseudonym = world.subjects.pseudonym
+    for site in world.sites:
+        if site.site in world.hard_cases.new_sites:
+            continue
+        panel = world.panels[site.site]
+        profile = PROFILES[world.accounts_by_site[site.site][0].profession]
+        seen = panel[rng.random(len(panel)) < profile.history_share]
+        days = rng.integers(1, world.preset.history_days, size=len(seen))
+        evidence.add(
+            time_us=start - days * DAY_US - rng.integers(0, DAY_US, size=len(seen)),
+            kind=EvidenceKind.CLAIM.value,
+            subject=pseudonym[seen],
+            account=None,
+            site=site.site,
+        )
+    declared = np.flatnonzero(world.subjects.treating_doctor != None)  # noqa: E711
+    days = rng.integers(30, 3_000, size=len(declared))
+    evidence.add(
+        time_us=start - days * DAY_US,
+        kind=EvidenceKind.TREATING_DOCTOR.value,
+        subject=pseudonym[declared],
+        account=world.subjects.treating_doctor[declared],
+        site=None,
+    )
+
+
+def generate_legitimate(world: World, events: EventBuffer, evidence: EvidenceBuffer) -> None:
+    """Every account's reads, searches, sessions and evidence over the period."""
+    for account in world.accounts:
+        rng = stream(world.seed, "traffic", account.account)
+        _account_traffic(world, account, events, evidence, rng)
+
+
+def _working_days(
+    world: World, account: Account, site: Site, rng: np.random.Generator
+) -> list[int]:
+    preset = world.preset
+    profile = PROFILES[account.profession]
+    plan = world.hard_cases
+    open_days = {interval.weekday for interval in site.hours} & set(profile.days)
+    if site.site in plan.night_duty:
+        open_days = set(range(7))
+    presence = 1.0 if account.shared else min(1.0, profile.workdays_per_week / len(open_days))
+    first = 0
+    if account.created is not None and account.created > preset.start:
+        first = (account.created - preset.start).days
+    first = max(first, plan.new_sites.get(site.site, 0))
+    days = []
+    replaced = {r: (a, b) for r, a, b in plan.locums.values()}
+    for day in range(first, preset.days):
+        weekday = (preset.start + timedelta(days=day)).weekday()
+        if weekday not in open_days:
+            continue
+        window = plan.locums.get(account.account)
+        if window and not window[1] <= day < window[2]:
+            continue
+        away = replaced.get(account.account)
+        if away and away[0] <= day < away[1]:
+            continue
+        if rng.random() < presence:
+            days.append(day)
+    return days
+
+
+def _reads_per_day(
+    world: World, account: Account, site: Site, days: list[int], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], list[str | None]]:
+    profile = PROFILES[account.profession]
+    plan = world.hard_cases
+    rate = profile.visits_per_day * profile.read_share * (0.5 if account.shared else 1.0)
+    counts = np.zeros(len(days), dtype=np.int64)
+    tags: list[str | None] = []
+    for k, day in enumerate(days):
+        date = world.preset.start + timedelta(days=day)
+        mean = rate * _WEEKDAY_FACTOR[date.weekday()]
+        mean *= rng.gamma(_DAY_NOISE_SHAPE, 1 / _DAY_NOISE_SHAPE)
+        tag = plan.tag(account, site, day)
+        if tag == "vaccination":
+            mean *= rng.uniform(3.0, 5.0)
+        if account.profession is Profession.BILLING and is_month_end(date):
+            mean *= rng.uniform(8.0, 15.0)
+            tag = "month_end"
+        counts[k] = rng.poisson(mean)
+        tags.append(tag)
+    return counts, tags
+
+
+def _account_traffic(
+    world: World,
+    account: Account,
+    events: EventBuffer,
+    evidence: EvidenceBuffer,
+    rng: np.random.Generator,
+) -> None:
+    site = world.site_by_id[account.site]
+    profile = PROFILES[account.profession]
+    days = _working_days(world, account, site, rng)
+    if not days:
+        return
+    counts, day_tags = _reads_per_day(world, account, site, days, rng)
+    total = int(counts.sum())
+    if total == 0:
+        return
+    day_of_read = np.repeat(np.array(days, dtype=np.int64), counts)
+    tag_of_read = np.repeat(np.array(day_tags, dtype=object), counts)
+    weekday = (np.int64(world.preset.start.weekday()) + day_of_read) % 7
+    minutes = draw_open_minutes(site, weekday, rng)
+    midnight = np.array(
+        [day_start_us(site.timezone, world.preset.start + timedelta(days=int(d))) for d in days],
+        dtype=np.int64,
+    )
+    times = np.repeat(midnight, counts) + (minutes * 60 * MICROS).astype(np.int64)
+    times = np.sort(times + rng.integers(0, 60 * MICROS, size=total))
+    subjects, kind_of_read = _draw_patients(world, site, profile, total, rng)
+    _emit_reads(
+        world,
+        account,
+        site,
+        profile,
+        times,
+        subjects,
+        kind_of_read,
+        tag_of_read,
+        events,
+        evidence,
+        rng,
+    )
+
+
+def _draw_patients(
+    world: World, site: Site, profile: PracticeProfile, n: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Patient of each read and its kind: 0 panel, 1 new, 2 dark (no evidence at all)."""
+    panel = world.panels[site.site]
+    residents = world.residents[site.department]
+    ald = world.subjects.ald[panel]
+    weights = np.where(ald, 3.0, 1.0)
+    draw = rng.random(n)
+    kind = np.zeros(n, dtype=np.int8)
+    kind[draw < profile.new_share + profile.dark_share] = 1
+    kind[draw < profile.dark_share] = 2
+    subjects = panel[rng.choice(len(panel), size=n, p=weights / weights.sum())]
+    outside = kind > 0
+    strangers = residents[rng.integers(0, len(residents), size=int(outside.sum()))]
+    # A stranger who turns out to be in the panel is drawn again once (panels are sparse).
+    again = np.isin(strangers, panel)
+    strangers[again] = residents[rng.integers(0, len(residents), size=int(again.sum()))]
+    subjects[outside] = strangers
+    return subjects, kind
+
+
+def _emit_reads(
+    world: World,
+    account: Account,
+    site: Site,
+    profile: PracticeProfile,
+    times: npt.NDArray[np.int64],
+    subjects: npt.NDArray[np.int64],
+    kind_of_read: npt.NDArray[np.int8],
+    tags: npt.NDArray[np.object_],
+    events: EventBuffer,
+    evidence: EvidenceBuffer,
+    rng: np.random.Generator,
+) -> None:
+    n = len(times)
+    pseudonym = world.subjects.pseudonym[subjects]
+    dark = kind_of_read == 2
+    card = ~dark & (rng.random(n) < profile.card_share)
+    appointment = ~dark & (rng.random(n) < profile.appointment_share)
+    prescription = ~dark & ~card & (rng.random(n) < profile.prescription_share)
+    reconciled = ~dark & (account.profession is Profession.BILLING)
+    evidence.add(
+        time_us=times[card] - rng.integers(5, 120, size=int(card.sum())) * MICROS,
+        kind=EvidenceKind.CARD_READ.value,
+        subject=pseudonym[card],
+        account=account.account,
+        site=site.site,
+    )
+    evidence.add(
+        time_us=times[appointment] - rng.integers(1, 21, size=int(appointment.sum())) * DAY_US,
+        kind=EvidenceKind.APPOINTMENT.value,
+        subject=pseudonym[appointment],
+        account=None,
+        site=site.site,
+    )
+    evidence.add(
+        time_us=times[prescription] - rng.integers(30, 600, size=int(prescription.sum())) * MICROS,
+        kind=EvidenceKind.PRESCRIPTION.value,
+        subject=pseudonym[prescription],
+        account=None,
+        site=site.site,
+    )
+    evidence.add(
+        time_us=times[reconciled] - rng.integers(1, 30, size=int(reconciled.sum())) * DAY_US,
+        kind=EvidenceKind.CLAIM.value,
+        subject=pseudonym[reconciled],
+        account=None,
+        site=site.site,
+    )
+    billed = ~dark & ~reconciled & (rng.random(n) < _CLAIM_SHARE)
+    evidence.add(
+        time_us=times[billed] + rng.integers(60, 3 * 3_600, size=int(billed.sum())) * MICROS,
+        kind=EvidenceKind.CLAIM.value,
+        subject=pseudonym[billed],
+        account=account.account,
+        site=site.site,
+    )
+
+    lookup = np.full(n, Lookup.TYPED_NIR.value, dtype=object)
+    lookup[rng.random(n) < 0.25] = Lookup.SEARCH.value
+    lookup[(appointment | prescription) & (rng.random(n) < 0.5)] = Lookup.LINK.value
+    lookup[card] = Lookup.CARD.value
+    if account.profession is Profession.BILLING:
+        lookup[~dark] = Lookup.LINK.value
+
+    # Concurrent counters: on shared-counter days, reads alternate between two workstations.
+    streams = np.zeros(n, dtype=np.int64)
+    if account.shared:
+        shared_days = world.hard_cases.shared_counter.get(account.account, [])
+        day_of = (times - day_start_us("UTC", world.preset.start)) // DAY_US
+        busy = np.isin(day_of, shared_days)
+        streams[busy] = rng.integers(0, 2, size=int(busy.sum()))
+        tags = np.where(busy, "shared_counter", tags)
+    sessions = cut_sessions(times, streams)
+    count = len(sessions)
+    ids = session_ids(count, rng)
+    ip, agent = _session_networks(
+        world, account, site, profile, sessions.first_us, streams, sessions.index, rng
+    )
+    session_tag = np.empty(count, dtype=object)
+    session_tag[sessions.index] = tags
+    label: dict[str, Any] = {"label": LEGITIMATE, "account": account.account}
+
+    searched = lookup == Lookup.SEARCH.value
+    events.add(
+        time_us=times[searched] - rng.integers(5, 30, size=int(searched.sum())) * MICROS,
+        kind=EventKind.SEARCH,
+        ip=ip[sessions.index[searched]],
+        session=ids[sessions.index[searched]],
+        user_agent=agent[sessions.index[searched]],
+        lookup=Lookup.SEARCH,
+        result_count=rng.integers(1, 9, size=int(searched.sum())),
+        hard_case=tags[searched],
+        **label,
+    )
+    typed = lookup == Lookup.TYPED_NIR.value
+    mistyped = typed & (rng.random(n) < _NOT_FOUND_SHARE)
+    events.add(
+        time_us=times[mistyped] - rng.integers(10, 40, size=int(mistyped.sum())) * MICROS,
+        kind=EventKind.RECORD_VIEW,
+        ip=ip[sessions.index[mistyped]],
+        session=ids[sessions.index[mistyped]],
+        user_agent=agent[sessions.index[mistyped]],
+        lookup=Lookup.TYPED_NIR,
+        outcome=Outcome.NOT_FOUND,
+        hard_case=tags[mistyped],
+        **label,
+    )
+    match = np.full(n, None, dtype=object)
+    match[typed] = True
+    events.add(
+        time_us=times,
+        kind=EventKind.RECORD_VIEW,
+        ip=ip[sessions.index],
+        session=ids[sessions.index],
+        user_agent=agent[sessions.index],
+        subject=pseudonym,
+        lookup=lookup,
+        subject_department=world.subjects.department[subjects],
+        birth_date_match=match,
+        hard_case=tags,
+        **label,
+    )
+    emit_logins(
+        events,
+        account=account.account,
+        sessions=sessions,
+        ids=ids,
+        ip=ip,
+        user_agent=agent,
+        label=LEGITIMATE,
+        rng=rng,
+        typo_share=_TYPO_SHARE,
+        logout_share=_LOGOUT_SHARE,
+        hard_case=session_tag,
+    )
+    if rng.random() < _RESET_SHARE:
+        first = int(rng.integers(0, count))
+        reset_at = sessions.first_us[first] - rng.integers(180, 1_800) * MICROS
+        for kind, delay in ((EventKind.PASSWORD_RESET_REQUEST, 0), (EventKind.PASSWORD_RESET, 90)):
+            events.add(
+                time_us=np.array([reset_at + delay * MICROS], dtype=np.int64),
+                kind=kind,
+                ip=ip[first],
+                user_agent=agent[first],
+                hard_case=session_tag[first],
+                **label,
+            )
+
+
+def _session_networks(
+    world: World,
+    account: Account,
+    site: Site,
+    profile: PracticeProfile,
+    first_us: npt.NDArray[np.int64],
+    streams: npt.NDArray[np.int64],
+    index: npt.NDArray[np.int64],
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """Address and browser of each session: the site's line, else mobile, VPN or travel."""
+    count = len(first_us)
+    network = world.network
+    ip = np.full(count, world.site_address[site.site], dtype=object)
+    agent = np.full(count, world.account_user_agent[account.account], dtype=object)
+    mobile_ranges = [r for r in network.ranges_of(NetworkKind.MOBILE) if r.country == "FR"]
+    draw = rng.random(count)
+    mobile = draw < profile.mobile_share
+    vpn = ~mobile & (draw < profile.mobile_share + _VPN_SHARE)
+    for k in np.flatnonzero(mobile):
+        ip[k] = network.sample_address(rng, mobile_ranges[int(rng.integers(0, len(mobile_ranges)))])
+    vpn_ranges = network.ranges_of(NetworkKind.VPN)
+    for k in np.flatnonzero(vpn):
+        ip[k] = network.sample_address(rng, vpn_ranges[int(rng.integers(0, len(vpn_ranges)))])
+    trip = world.hard_cases.travel.get(account.account)
+    if trip:
+        abroad = network.ranges_of(NetworkKind.FOREIGN_FIXED)
+        hotel = network.sample_address(rng, abroad[int(rng.integers(0, len(abroad)))])
+        day = (first_us - day_start_us("UTC", world.preset.start)) // DAY_US
+        ip[(day >= trip[0]) & (day < trip[1])] = hotel
+    second_counter = np.zeros(count, dtype=bool)
+    second_counter[index[streams == 1]] = True
+    if second_counter.any():
+        from rempart.testbed.geography import browser_user_agents
+
+        agents = browser_user_agents()
+        other = agents[
+            (agents.index(next(a for a in agents if a[0] == agent[0])) + 1) % len(agents)
+        ]
+        agent[second_counter] = other[0]
+    new_device = rng.random(count) < _NEW_DEVICE_SHARE
+    if new_device.any():
+        from rempart.testbed.geography import browser_user_agents
+
+        agents = browser_user_agents()
+        agent[new_device] = agents[int(rng.integers(0, len(agents)))][0]
+    return ip, agent

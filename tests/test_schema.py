@@ -1,0 +1,34 @@
+"""The published JSON Schema."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+from click.testing import CliRunner
+
+from rempart.cli import main
+from rempart.schema import document, dumps, generate, record_schema
+from rempart.testing import make_event
+
+
+def test_shipped_schema_matches_types() -> None:
+    """The schema file shipped in the package is exactly the one generated from the types."""
+    assert document() == json.loads(dumps())
+    assert document() == json.loads(json.dumps(generate()))
+
+
+def test_cli_prints_schema() -> None:
+    """`rempart schema` prints the shipped schema."""
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == document()
+
+
+def test_schema_accepts_event_and_refuses_clear_nir() -> None:
+    """An independent validator accepts a good event and refuses a clear NIR as subject."""
+    validator = jsonschema.Draft202012Validator(record_schema("Event"))
+    record = json.loads(json.dumps(make_event().to_dict(), default=str))
+    assert not list(validator.iter_errors(record))
+    record["subject"] = "253072B07300470"
+    assert list(validator.iter_errors(record))
