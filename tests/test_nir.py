@@ -43,7 +43,7 @@ def test_stdnum_documented_example() -> None:
     assert make_nir(2, 1953, 7, "2B073", 4) == "253072B07300470"
 
 
-@given(st.text(max_size=20))
+@given(st.from_regex(r"[0-9]{13,16}", fullmatch=True))
 def test_invalid_numbers_never_echoed(text: str) -> None:
     """A failed validation raises NirError whose message never contains the input."""
     message = ""
@@ -51,7 +51,7 @@ def test_invalid_numbers_never_echoed(text: str) -> None:
         validate_nir(text)
     except NirError as error:
         message = str(error)
-    assert text.strip() == "" or text not in message
+    assert text not in message
 
 
 def test_wrong_check_digits_rejected() -> None:

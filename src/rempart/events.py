@@ -130,7 +130,7 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
         try:
             ipaddress.ip_address(self.ip)
         except ValueError:
-            raise ValueError(f"ip: not an IPv4 or IPv6 address: {self.ip[:64]!r}") from None
+            raise ValueError("ip: not an IPv4 or IPv6 address") from None
         if self.kind in _ACCOUNT_KINDS and self.account is None:
             raise ValueError(f"account: required for kind {self.kind.value!r}")
         if self.kind in _READ_KINDS:
