@@ -141,11 +141,11 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
 
     Exit code 1 when any record is bad; the good records are all counted.
     """
+    import msgspec
+
     from rempart.directory import Account, Site
     from rempart.events import Event
     from rempart.evidence import CareEvidence
-    import msgspec
-
     from rempart.ingestion import ReadResult, validate_file
 
     record_types: dict[str, type[msgspec.Struct]] = {

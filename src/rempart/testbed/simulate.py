@@ -42,13 +42,13 @@ from rempart.testbed.presets import Preset
 from rempart.testbed.traffic import generate_history, generate_legitimate
 from rempart.testbed.world import build_world
 
-__all__ = ["Simulation", "simulate", "testbed_key"]
+__all__ = ["Simulation", "key_for_seed", "simulate"]
 
 Format = Literal["parquet", "jsonl"]
 _GENERATOR_VERSION: Final = "1"
 
 
-def testbed_key(seed: int) -> Secret:
+def key_for_seed(seed: int) -> Secret:
     """The pseudonym key of a simulated world when none is given. For the testbed only."""
     return Secret(hashlib.sha256(f"rempart-testbed-key:{seed}".encode()).digest())
 
@@ -76,7 +76,7 @@ def simulate(
 ) -> Simulation:
     """Generate ``preset`` from ``seed`` into ``out`` (replacing what a previous run left)."""
     registry = registry or default_registry()
-    pseudonymizer = Pseudonymizer(key or testbed_key(seed))
+    pseudonymizer = Pseudonymizer(key or key_for_seed(seed))
     world, identities = build_world(preset, seed, pseudonymizer)
     events = EventBuffer()
     evidence = EvidenceBuffer()

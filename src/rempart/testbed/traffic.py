@@ -43,6 +43,7 @@ _NEW_DEVICE_SHARE: Final = 0.005
 _RESET_SHARE: Final = 0.02  # accounts that reset their password once in the period
 _NOT_FOUND_SHARE: Final = 0.03  # typed NIRs mistyped before the right one
 _CLAIM_SHARE: Final = 0.9
+_MARGIN_US: Final = 3_600 * MICROS  # room for the login before and the logout after
 
 
 def generate_history(world: World, evidence: EvidenceBuffer) -> None:
@@ -88,9 +89,7 @@ def _working_days(
     preset = world.preset
     profile = PROFILES[account.profession]
     plan = world.hard_cases
-    open_days = {interval.weekday for interval in site.hours} & set(profile.days)
-    if site.site in plan.night_duty:
-        open_days = set(range(7))
+    open_days = world.open_weekdays(account)
     presence = 1.0 if account.shared else min(1.0, profile.workdays_per_week / len(open_days))
     first = 0
     if account.created is not None and account.created > preset.start:
@@ -161,7 +160,16 @@ def _account_traffic(
         dtype=np.int64,
     )
     times = np.repeat(midnight, counts) + (minutes * 60 * MICROS).astype(np.int64)
-    times = np.sort(times + rng.integers(0, 60 * MICROS, size=total))
+    times += rng.integers(0, 60 * MICROS, size=total)
+    # Local midnight is the evening before in UTC: keep every action inside the period.
+    first_us = day_start_us("UTC", world.preset.start) + _MARGIN_US
+    stop_us = day_start_us("UTC", world.end) - _MARGIN_US
+    inside = np.flatnonzero((times >= first_us) & (times < stop_us))
+    order = inside[np.argsort(times[inside], kind="stable")]
+    times, tag_of_read = times[order], tag_of_read[order]
+    total = len(times)
+    if total == 0:
+        return
     subjects, kind_of_read = _draw_patients(world, site, profile, total, rng)
     _emit_reads(
         world,

@@ -127,6 +127,21 @@ class World:
         """The first day after the simulated period."""
         return self.preset.start + timedelta(days=self.preset.days)
 
+    def open_weekdays(self, account: Account) -> frozenset[int]:
+        """Weekdays when the account's site opens and its profession works (0 = Monday)."""
+        site = self.site_by_id[account.site]
+        if site.night_duty:
+            return frozenset(range(7))
+        return frozenset(i.weekday for i in site.hours) & frozenset(
+            PROFILES[account.profession].days
+        )
+
+    def open_days(self, account: Account, first: int, stop: int) -> list[int]:
+        """Days in ``[first, stop)`` (counted from the start) of `open_weekdays`."""
+        weekdays = self.open_weekdays(account)
+        start = self.preset.start.weekday()
+        return [day for day in range(first, stop) if (start + day) % 7 in weekdays]
+
     def accounts_of(self, profession: Profession) -> list[Account]:
         """Accounts of one profession, in directory order."""
         return [a for a in self.accounts if a.profession is profession]
