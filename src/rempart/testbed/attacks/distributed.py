@@ -15,7 +15,6 @@ never reads the same person twice — the NIR list is split between accounts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Final
 
 import numpy as np
@@ -23,11 +22,10 @@ import numpy.typing as npt
 
 from rempart.directory import Profession
 from rempart.errors import ConfigError
-from rempart.events import EventKind, Lookup, Outcome
 from rempart.testbed.attacks import AttackContext, Scenario
 from rempart.testbed.attacks.infrastructure import attacker_addresses, robot_user_agents
+from rempart.testbed.attacks.playbook import reset_password, scrape
 from rempart.testbed.clock import MICROS, day_start_us
-from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
 
 __all__ = ["SCENARIO", "Distributed"]
 
@@ -105,61 +103,34 @@ def generate(context: AttackContext, params: Distributed) -> None:
         span = max(1, min(span, period_days - first))
         times = _robot_times(period_start + first * _DAY_US, span, len(mine), params, rng)
         times = np.minimum(times, period_end - 60 * MICROS)
-        add = partial(context.events.add, account=victim.account, label=NAME, attacker=attacker)
 
         takeover = max(
             period_start + 60 * MICROS,
             int(times[0]) - int(rng.integers(10 * 60, 60 * 60)) * MICROS,
         )
-        reset_address = pool[int(rng.integers(0, len(pool)))]
-        for kind, delay_s in (
-            (EventKind.PASSWORD_RESET_REQUEST, 0),
-            (EventKind.PASSWORD_RESET, int(rng.integers(30, 240))),
-        ):
-            add(
-                time_us=np.array([takeover + delay_s * MICROS], dtype=np.int64),
-                kind=kind,
-                ip=reset_address,
-                user_agent=tool,
-            )
-
-        sessions = cut_sessions(times)
-        ids = session_ids(len(sessions), rng)
-        ips = pool[rng.integers(0, len(pool), size=len(sessions))]
-        stale = rng.random(len(mine)) < params.stale_share
-        found = ~stale
-        add(
-            time_us=times[found],
-            kind=EventKind.RECORD_VIEW,
-            ip=ips[sessions.index[found]],
-            session=ids[sessions.index[found]],
-            user_agent=tool,
-            subject=world.subjects.pseudonym[mine[found]],
-            lookup=Lookup.TYPED_NIR,
-            subject_department=world.subjects.department[mine[found]],
-            birth_date_match=np.full(int(found.sum()), True, dtype=object),
-        )
-        add(
-            time_us=times[stale],
-            kind=EventKind.RECORD_VIEW,
-            ip=ips[sessions.index[stale]],
-            session=ids[sessions.index[stale]],
-            user_agent=tool,
-            lookup=Lookup.TYPED_NIR,
-            outcome=Outcome.NOT_FOUND,
-        )
-        emit_logins(
+        reset_password(
             context.events,
             account=victim.account,
-            sessions=sessions,
-            ids=ids,
-            ip=ips,
-            user_agent=np.full(len(sessions), tool, dtype=object),
+            at_us=takeover,
+            ip=pool[int(rng.integers(0, len(pool)))],
+            user_agent=tool,
             label=NAME,
             attacker=attacker,
             rng=rng,
-            typo_share=0.0,
-            logout_share=0.0,
+            delay_s=(30, 240),
+        )
+        scrape(
+            context.events,
+            world,
+            account=victim.account,
+            times=times,
+            patients=mine,
+            stale=rng.random(len(mine)) < params.stale_share,
+            addresses=pool,
+            user_agent=tool,
+            label=NAME,
+            attacker=attacker,
+            rng=rng,
         )
 
 

@@ -33,6 +33,7 @@ from rempart.events import EventKind, Lookup, Outcome
 from rempart.nir import make_nir, parse_nir
 from rempart.testbed.attacks import AttackContext, Scenario
 from rempart.testbed.attacks.infrastructure import attacker_addresses, robot_user_agents
+from rempart.testbed.attacks.playbook import reset_password
 from rempart.testbed.clock import MICROS, day_start_us
 from rempart.testbed.geography import NetworkKind
 from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
@@ -127,19 +128,16 @@ def generate(context: AttackContext, params: Enumeration) -> None:
         takeover -= overrun
 
     address = servers[0]
-    for kind, delay_s in (
-        (EventKind.PASSWORD_RESET_REQUEST, 0),
-        (EventKind.PASSWORD_RESET, int(rng.integers(60, 300))),
-    ):
-        context.events.add(
-            time_us=np.array([takeover + delay_s * MICROS], dtype=np.int64),
-            kind=kind,
-            ip=address,
-            user_agent=tool,
-            account=victim.account,
-            label=NAME,
-            attacker=attacker,
-        )
+    reset_password(
+        context.events,
+        account=victim.account,
+        at_us=takeover,
+        ip=address,
+        user_agent=tool,
+        label=NAME,
+        attacker=attacker,
+        rng=rng,
+    )
     sessions = cut_sessions(times)
     ids = session_ids(len(sessions), rng)
     ips = servers[rng.integers(0, len(servers), size=len(sessions))]

@@ -11,16 +11,14 @@ of the NIR list is stale and returns "not found".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from rempart.directory import Profession
-from rempart.events import EventKind, Lookup, Outcome
 from rempart.testbed.attacks import AttackContext, Scenario
 from rempart.testbed.attacks.infrastructure import attacker_addresses, robot_user_agents
+from rempart.testbed.attacks.playbook import reset_password, scrape
 from rempart.testbed.clock import MICROS, day_start_us
-from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
 
 __all__ = ["SCENARIO", "Incident2022"]
 
@@ -69,68 +67,37 @@ def generate(context: AttackContext, params: Incident2022) -> None:
         takeover = start_of_attack + int(rng.integers(0, 36 * 3_600)) * MICROS
         address = servers[rng.integers(0, len(servers), size=1)][0]
         tool = tools[int(rng.integers(0, len(tools)))]
-        common: dict[str, Any] = {"account": victim.account, "label": NAME, "attacker": attacker}
-        for kind, delay_s in (
-            (EventKind.PASSWORD_RESET_REQUEST, 0),
-            (EventKind.PASSWORD_RESET, int(rng.integers(60, 300))),
-        ):
-            context.events.add(
-                time_us=np.array([takeover + delay_s * MICROS], dtype=np.int64),
-                kind=kind,
-                ip=address,
-                user_agent=tool,
-                **common,
-            )
+        reset_at = reset_password(
+            context.events,
+            account=victim.account,
+            at_us=takeover,
+            ip=address,
+            user_agent=tool,
+            label=NAME,
+            attacker=attacker,
+            rng=rng,
+        )
         # The robot scrapes in runs of a few hours, every day until its quota is read.
         gaps = (rng.exponential(params.mean_gap_s, size=len(mine)) + 0.3) * MICROS
         per_day = max(1, len(mine) // params.days)
         day_index = np.arange(len(mine)) // per_day
-        run_start = takeover + 600 * MICROS + day_index * 86_400 * MICROS
+        run_start = reset_at + 600 * MICROS + day_index * 86_400 * MICROS
         within = np.zeros(len(mine), dtype=np.float64)
         for day in np.unique(day_index):
             where = day_index == day
             within[where] = np.cumsum(gaps[where])
-        times = run_start + within.astype(np.int64)
-        sessions = cut_sessions(times)
-        ids = session_ids(len(sessions), rng)
-        ips = servers[rng.integers(0, len(servers), size=len(sessions))]
-        tool_column = np.full(len(sessions), tool, dtype=object)
-        stale = rng.random(len(mine)) < params.stale_share
-        found = ~stale
-        context.events.add(
-            time_us=times[found],
-            kind=EventKind.RECORD_VIEW,
-            ip=ips[sessions.index[found]],
-            session=ids[sessions.index[found]],
-            user_agent=tool,
-            subject=world.subjects.pseudonym[mine[found]],
-            lookup=Lookup.TYPED_NIR,
-            subject_department=world.subjects.department[mine[found]],
-            birth_date_match=np.full(int(found.sum()), True, dtype=object),
-            **common,
-        )
-        context.events.add(
-            time_us=times[stale],
-            kind=EventKind.RECORD_VIEW,
-            ip=ips[sessions.index[stale]],
-            session=ids[sessions.index[stale]],
-            user_agent=tool,
-            lookup=Lookup.TYPED_NIR,
-            outcome=Outcome.NOT_FOUND,
-            **common,
-        )
-        emit_logins(
+        scrape(
             context.events,
+            world,
             account=victim.account,
-            sessions=sessions,
-            ids=ids,
-            ip=ips,
-            user_agent=tool_column,
+            times=run_start + within.astype(np.int64),
+            patients=mine,
+            stale=rng.random(len(mine)) < params.stale_share,
+            addresses=servers,
+            user_agent=tool,
             label=NAME,
             attacker=attacker,
             rng=rng,
-            typo_share=0.0,
-            logout_share=0.0,
         )
 
 

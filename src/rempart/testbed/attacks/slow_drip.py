@@ -26,6 +26,7 @@ from rempart.directory import Profession, Site
 from rempart.events import EventKind, Lookup
 from rempart.testbed.attacks import AttackContext, Scenario
 from rempart.testbed.attacks.infrastructure import residential_addresses
+from rempart.testbed.attacks.playbook import reset_password
 from rempart.testbed.clock import MICROS, day_start_us
 from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
 
@@ -103,16 +104,17 @@ def generate(context: AttackContext, params: SlowDrip) -> None:
             period_start + 60 * MICROS,
             int(times[0]) - int(rng.integers(20 * 60, 180 * 60)) * MICROS,
         )
-        for kind, delay_s in (
-            (EventKind.PASSWORD_RESET_REQUEST, 0),
-            (EventKind.PASSWORD_RESET, int(rng.integers(60, 600))),
-        ):
-            add(
-                time_us=np.array([takeover + delay_s * MICROS], dtype=np.int64),
-                kind=kind,
-                ip=home[0],
-                user_agent=agent,
-            )
+        reset_password(
+            context.events,
+            account=victim.account,
+            at_us=takeover,
+            ip=home[0],
+            user_agent=agent,
+            label=NAME,
+            attacker=attacker,
+            rng=rng,
+            delay_s=(60, 600),
+        )
 
         searched = rng.random(len(times)) < params.search_share
         lookup = np.where(searched, Lookup.SEARCH.value, Lookup.TYPED_NIR.value).astype(object)
