@@ -1,7 +1,7 @@
 """The published, versioned JSON Schema of every record Rempart reads or writes.
 
 The schema is generated from the msgspec types (`Event`, `CareEvidence`,
-`Site`, `Account`) and shipped as ``rempart/schemas/rempart-v1.json``; a test
+`Site`, `Account`, `Truth`) and shipped as ``rempart/schemas/rempart-v1.json``; a test
 pins the shipped file to the generated one, so the two cannot drift.
 ``rempart schema`` prints it.
 
@@ -23,6 +23,7 @@ import msgspec
 from rempart.directory import Account, Site
 from rempart.events import Event
 from rempart.evidence import CareEvidence
+from rempart.truth import Truth
 
 __all__ = ["RECORD_TYPES", "SCHEMA_VERSION", "document", "generate", "record_schema"]
 
@@ -33,6 +34,7 @@ RECORD_TYPES: Final[dict[str, type[msgspec.Struct]]] = {
     "CareEvidence": CareEvidence,
     "Site": Site,
     "Account": Account,
+    "Truth": Truth,
 }
 
 
@@ -47,8 +49,9 @@ def generate() -> dict[str, Any]:
         "title": "Rempart records",
         "version": SCHEMA_VERSION,
         "description": (
-            "Portal events (JSON Lines, one Event per line), care evidence, and the account "
-            "directory (sites and accounts). Subjects are keyed pseudonyms of the NIR."
+            "Portal events (JSON Lines, one Event per line), care evidence, the account "
+            "directory (sites and accounts), and the testbed's ground-truth labels. "
+            "Subjects are keyed pseudonyms of the NIR."
         ),
         "$defs": components,
     }

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import jsonschema
+import msgspec
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -21,10 +22,10 @@ from rempart.ingestion import read_events, read_records
 from rempart.nir import nir_agrees
 from rempart.schema import record_schema
 from rempart.testbed.attacks import default_registry
-from rempart.testbed.columns import LEGITIMATE
 from rempart.testbed.hard_cases import HARD_CASES
 from rempart.testbed.presets import preset
 from rempart.testbed.simulate import simulate
+from rempart.truth import LEGITIMATE, Truth
 
 
 def test_every_nir_valid_and_consistent(small_dir: Path) -> None:
@@ -87,6 +88,16 @@ def test_jsonl_outputs_validate_against_published_schema(tmp_path: Path) -> None
                 assert errors == [], (file.name, count + 1, errors[0].message)
                 count += 1
         assert count > 0
+
+
+def test_truth_rows_validate(small_dir: Path) -> None:
+    """Every ground-truth row is a valid `Truth` record, checked by msgspec and by jsonschema."""
+    validator = jsonschema.Draft202012Validator(record_schema("Truth"))
+    rows = pq.read_table(small_dir / "truth.parquet").to_pylist()
+    for row in rows:
+        record = {key: value for key, value in row.items() if value is not None}
+        msgspec.convert(record, Truth)
+        assert not list(validator.iter_errors(record))
 
 
 def test_every_scenario_and_hard_case_labelled(small_dir: Path) -> None:

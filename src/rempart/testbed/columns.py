@@ -19,9 +19,8 @@ import pyarrow as pa
 from rempart.events import DataCategory, EventKind, Lookup, Outcome
 from rempart.ingestion import EVENT_ARROW_SCHEMA, EVIDENCE_ARROW_SCHEMA
 
-__all__ = ["LEGITIMATE", "TRUTH_ARROW_SCHEMA", "EventBuffer", "EvidenceBuffer"]
+__all__ = ["TRUTH_ARROW_SCHEMA", "EventBuffer", "EvidenceBuffer"]
 
-LEGITIMATE: Final = "legitimate"
 
 TRUTH_ARROW_SCHEMA: Final = pa.schema(
     [

@@ -16,7 +16,7 @@ import duckdb
 
 from rempart.errors import InputError
 from rempart.testbed.calibration import TARGETS, Target
-from rempart.testbed.columns import LEGITIMATE
+from rempart.truth import LEGITIMATE
 
 __all__ = ["CalibrationFigures", "calibration", "render"]
 
@@ -158,14 +158,16 @@ def calibration(directory: Path) -> CalibrationFigures:
             figures[f"{name}.unexplained_share"] = float(share)
 
     scenarios: dict[str, dict[str, int]] = {}
-    for label, events_n, reads_n, exposed, attackers, accounts_n in db.execute(
+    for label, events_n, reads_n, exposed, unexplained, attackers, accounts_n in db.execute(
         """
         SELECT t.label, count(*),
                count(*) FILTER (WHERE e.kind = 'record_view' AND e.outcome = 'success'),
                count(DISTINCT e.subject) FILTER (WHERE e.kind = 'record_view'
                                                   AND e.outcome = 'success'),
+               count(*) FILTER (WHERE x.explained = false),
                count(DISTINCT t.attacker), count(DISTINCT e.account)
         FROM events e JOIN truth t USING (event_id)
+        LEFT JOIN explained x USING (event_id)
         GROUP BY t.label ORDER BY t.label
         """
     ).fetchall():
@@ -173,6 +175,7 @@ def calibration(directory: Path) -> CalibrationFigures:
             "events": events_n,
             "reads": reads_n,
             "distinct_subjects": exposed,
+            "unexplained_reads": unexplained,
             "attackers": attackers,
             "accounts": accounts_n,
         }
@@ -203,11 +206,14 @@ def render(figures: CalibrationFigures) -> str:
         span = f"{target.low:g}-{target.high:g}"
         lines.append(f"{name:42} {value:10.3f}  {span:>17}  {mark:3} {target.source}")
     lines.append("")
-    lines.append(f"{'label':24} {'events':>9} {'reads':>9} {'subjects':>9} {'attackers':>9}")
+    lines.append(
+        f"{'label':24} {'events':>9} {'reads':>9} {'subjects':>9} {'unexpl.':>9} "
+        f"{'attackers':>9} {'accounts':>9}"
+    )
     for label, row in figures.scenarios.items():
         lines.append(
             f"{label:24} {row['events']:9,} {row['reads']:9,} {row['distinct_subjects']:9,} "
-            f"{row['attackers']:9,}"
+            f"{row['unexplained_reads']:9,} {row['attackers']:9,} {row['accounts']:9,}"
         )
     lines.append("")
     lines.append(

@@ -24,12 +24,13 @@ from rempart.events import EventKind, Lookup, Outcome
 from rempart.evidence import EvidenceKind
 from rempart.testbed.calibration import PROFILES, PracticeProfile
 from rempart.testbed.clock import MICROS, day_start_us, draw_open_minutes
-from rempart.testbed.columns import LEGITIMATE, EventBuffer, EvidenceBuffer
+from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.geography import NetworkKind
 from rempart.testbed.hard_cases import is_month_end
 from rempart.testbed.seeds import stream
 from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
 from rempart.testbed.world import World
+from rempart.truth import LEGITIMATE
 
 __all__ = ["generate_history", "generate_legitimate"]
 

@@ -16,12 +16,13 @@ from rempart.nir import make_nir, parse_nir, validate_nir
 from rempart.pseudonym import Pseudonymizer
 from rempart.testbed.attacks import AttackContext, enumeration
 from rempart.testbed.attacks.infrastructure import robot_user_agents
-from rempart.testbed.columns import LEGITIMATE, EventBuffer, EvidenceBuffer
+from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.geography import NetworkKind
 from rempart.testbed.presets import PRESETS
 from rempart.testbed.simulate import key_for_seed as key_of_seed
 from rempart.testbed.traffic import generate_history, generate_legitimate
 from rempart.testbed.world import World, build_world
+from rempart.truth import LEGITIMATE
 
 NAME = enumeration.NAME
 SEED = 3

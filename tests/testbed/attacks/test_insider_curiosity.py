@@ -15,11 +15,12 @@ import pytest
 from rempart.directory import Account
 from rempart.pseudonym import Pseudonymizer
 from rempart.testbed.attacks import AttackContext, insider_curiosity
-from rempart.testbed.columns import LEGITIMATE, EventBuffer, EvidenceBuffer
+from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.presets import PRESETS
 from rempart.testbed.simulate import key_for_seed as key_of_seed
 from rempart.testbed.traffic import generate_history, generate_legitimate
 from rempart.testbed.world import World, build_world
+from rempart.truth import LEGITIMATE
 
 NAME = insider_curiosity.NAME
 SEED = 3

@@ -14,12 +14,13 @@ import pytest
 
 from rempart.pseudonym import Pseudonymizer
 from rempart.testbed.attacks import AttackContext, session_hijack
-from rempart.testbed.columns import LEGITIMATE, EventBuffer, EvidenceBuffer
+from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.geography import NetworkKind
 from rempart.testbed.presets import PRESETS
 from rempart.testbed.simulate import key_for_seed as key_of_seed
 from rempart.testbed.traffic import generate_history, generate_legitimate
 from rempart.testbed.world import World, build_world
+from rempart.truth import LEGITIMATE
 
 NAME = session_hijack.NAME
 SEED = 3
