@@ -46,3 +46,12 @@ def test_secret_repr_hides_value() -> None:
     secret = Secret(b"super-secret-key-material")
     assert "super" not in repr(secret)
     assert "super" not in str(secret)
+
+
+@given(st.lists(st.tuples(st.integers(1, 999), st.integers(1, 12)), min_size=1, max_size=30))
+def test_bulk_equals_one_by_one(parts: list[tuple[int, int]]) -> None:
+    """The vectorised bulk pseudonyms equal the one-by-one ones, in order."""
+    nirs = [make_nir(2, 1985, month, "13055", serial) for serial, month in parts]
+    pseudonymizer = Pseudonymizer(KEY)
+    bulk = list(pseudonymizer.pseudonyms_of_valid(nirs))
+    assert bulk == [pseudonymizer.pseudonym_of_valid(nir) for nir in nirs]

@@ -11,10 +11,13 @@ NIR that slips into an event is rejected as a bad record.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from typing import Final
+
+import numpy as np
+import numpy.typing as npt
 
 from rempart.errors import ConfigError
 from rempart.nir import validate_nir
@@ -25,6 +28,8 @@ __all__ = ["PSEUDONYM_PATTERN", "Pseudonymizer", "is_pseudonym"]
 PSEUDONYM_PATTERN: Final = "^ps_[a-z2-7]{24}$"
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 _MIN_KEY_BYTES: Final = 16
+_DIGEST_BYTES: Final = 15  # 120 bits, 24 base32 characters
+_BASE32: Final = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 
 
 def is_pseudonym(value: str) -> bool:
@@ -54,6 +59,25 @@ class Pseudonymizer:
         return self.pseudonym_of_valid(validate_nir(nir))
 
     def pseudonym_of_valid(self, compact_nir: str) -> str:
-        """The pseudonym of a NIR already validated and compacted (bulk generation)."""
-        digest = hmac.new(self._key, compact_nir.encode("ascii"), hashlib.sha256).digest()
-        return "ps_" + base64.b32encode(digest[:15]).decode("ascii").lower()
+        """The pseudonym of a NIR already validated and compacted."""
+        digest = hmac.digest(self._key, compact_nir.encode("ascii"), "sha256")
+        return "ps_" + base64.b32encode(digest[:_DIGEST_BYTES]).decode("ascii").lower()
+
+    def pseudonyms_of_valid(self, compact_nirs: Iterable[str]) -> npt.NDArray[np.object_]:
+        """Pseudonyms of many validated NIRs at once, equal to `pseudonym_of_valid` of each.
+
+        The base32 encoding is vectorised: 15 digest bytes are three 40-bit
+        groups of eight 5-bit characters.
+        """
+        key = self._key
+        joined = b"".join(
+            hmac.digest(key, nir.encode("ascii"), "sha256")[:_DIGEST_BYTES] for nir in compact_nirs
+        )
+        groups = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 3, 5).astype(np.uint64)
+        weights = np.array([32, 24, 16, 8, 0], dtype=np.uint64)
+        values = (groups << weights).sum(axis=2, dtype=np.uint64)
+        shifts = np.arange(35, -1, -5, dtype=np.uint64)
+        indices = (values[..., None] >> shifts) & np.uint64(31)
+        letters = _BASE32[indices.reshape(len(values), 24)]
+        encoded = letters.view(f"S{24}").ravel()
+        return np.array(["ps_" + text.decode("ascii") for text in encoded], dtype=object)

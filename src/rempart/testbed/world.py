@@ -169,7 +169,7 @@ def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tupl
     neighbour_of = np.concatenate([np.full(real, -1, dtype=np.int64), hosts])
     nirs = _draw_nirs(sex, birth_date, birth_place, neighbour_of, rng)
     n = len(nirs)
-    pseudonyms = np.array([pseudonymizer.pseudonym_of_valid(nir) for nir in nirs], dtype=object)
+    pseudonyms = pseudonymizer.pseudonyms_of_valid(nirs)
     age = _age_at(birth_date, preset.start)
     ald_probability = np.select([age < 40, age < 60, age < 75], [0.05, 0.15, 0.33], 0.55)
     canary = neighbour_of >= 0
