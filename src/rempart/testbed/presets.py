@@ -84,11 +84,11 @@ PRESETS: Final[dict[str, Preset]] = {
     ),
     "bench": Preset(
         name="bench",
-        subjects=6_000_000,
+        subjects=5_000_000,
         focus_departments=("75", "92", "93", "94", "91", "95", "77", "78"),
         focus_share=0.9,
         start=date(2022, 1, 3),
-        days=126,
+        days=91,
         canaries=4_000,
         attacks={
             "incident-2022": {"accounts": 19, "pharmacists": 15, "target_reads": 510_000},
