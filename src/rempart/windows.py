@@ -40,6 +40,8 @@ class RollingCount:
         buckets = self._buckets
         while buckets and buckets[0][0] + self.resolution <= horizon:
             self._total -= buckets.popleft()[1]
+        if not buckets:
+            self._total = 0.0  # subtracting float amounts drifts: an empty window counts nothing
 
     def add(self, now: float, amount: float = 1.0) -> None:
         """Count ``amount`` at event time ``now`` (times must not go backwards by more

@@ -8,6 +8,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import jsonschema
 import msgspec
 import numpy as np
@@ -170,3 +171,25 @@ def test_same_seed_same_bytes_other_seed_differs(small_dir: Path, tmp_path: Path
     other = tmp_path / "other"
     simulate(preset("small"), other, seed=2)
     assert _digest(other)["events.parquet"] != _digest(small_dir)["events.parquet"]
+
+
+def test_sessions_open_with_login_and_close_with_logout(small_dir: Path) -> None:
+    """In every session, a login comes before its first other action and a logout after its last."""
+    db = duckdb.connect()
+    db.read_parquet((small_dir / "events.parquet").as_posix()).create_view("events")
+    rows = db.execute(
+        """
+        SELECT session,
+               min(time) FILTER (WHERE kind = 'login_success') AS login,
+               min(time) FILTER (WHERE kind NOT IN ('login_success', 'logout')) AS first_action,
+               max(time) FILTER (WHERE kind NOT IN ('login_success', 'logout')) AS last_action,
+               max(time) FILTER (WHERE kind = 'logout') AS logout
+        FROM events WHERE session IS NOT NULL GROUP BY session
+        """
+    ).fetchall()
+    assert len(rows) > 1_000
+    for session, login, first_action, last_action, logout in rows:
+        if login is not None and first_action is not None:
+            assert login < first_action, session
+        if logout is not None and last_action is not None:
+            assert logout > last_action, session

@@ -29,10 +29,10 @@ _NEVER = float("inf")
 class MemoryStore:
     """A bounded in-memory `StateStore`.
 
-    Keys expire with their TTL (counters expire one period after their last
-    addition). When more than ``max_keys`` keys are held, the least recently
-    written keys are evicted first, so memory stays bounded whatever the
-    traffic.
+    Keys expire with their TTL (counters once their newest bucket has left
+    every window: a period plus a resolution after their last addition). When
+    more than ``max_keys`` keys are held, the least recently written keys are
+    evicted first, so memory stays bounded whatever the traffic.
     """
 
     def __init__(self, max_keys: int = 5_000_000) -> None:
@@ -72,7 +72,8 @@ class MemoryStore:
             counters = [RollingCount(w.period, w.resolution) for w in windows]
         for counter in counters:
             counter.add(now, amount)
-        self._write(key, counters, now + max(w.period for w in windows))
+        # The newest bucket still counts until period + resolution after its start.
+        self._write(key, counters, now + max(w.period + w.resolution for w in windows))
         return tuple(counter.total(now) for counter in counters)
 
     def counts(self, key: str, now: float, windows: tuple[Window, ...]) -> tuple[float, ...]:
@@ -89,9 +90,10 @@ class MemoryStore:
         new = expiry is None or expiry <= now
         members[member] = now + ttl
         entry = self._entries.get(key)
-        if entry is not None and entry[0] >= now + ttl:
-            return new  # the set outlives this member already: no need to rewrite it
-        self._write(key, members, now + ttl)
+        # Always rewrite, so the set counts as recently written for eviction; it lives
+        # as long as its longest-lived member.
+        expiry = now + ttl if entry is None else max(entry[0], now + ttl)
+        self._write(key, members, expiry)
         return new
 
     def has_member(self, key: str, member: str, now: float) -> bool:

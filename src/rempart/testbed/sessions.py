@@ -105,7 +105,7 @@ def emit_logins(
     )
     out = rng.random(n) < logout_share
     buffer.add(
-        time_us=sessions.last_us[out] + rng.integers(10, 300, size=int(out.sum())) * MICROS,
+        time_us=sessions.last_us[out] + rng.integers(60, 300, size=int(out.sum())) * MICROS,
         kind=EventKind.LOGOUT,
         ip=ip[out],
         session=ids[out],

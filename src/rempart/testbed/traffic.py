@@ -281,7 +281,14 @@ def _emit_reads(
         busy = np.isin(day_of, shared_days)
         streams[busy] = rng.integers(0, 2, size=int(busy.sum()))
         tags = np.where(busy, "shared_counter", tags)
-    sessions = cut_sessions(times, streams)
+    # A visit starts with its search or its mistyped NIR: sessions open before those.
+    searched = lookup == Lookup.SEARCH.value
+    typed = lookup == Lookup.TYPED_NIR.value
+    mistyped = typed & (rng.random(n) < _NOT_FOUND_SHARE)
+    lead = np.zeros(n, dtype=np.int64)
+    lead[searched] = rng.integers(5, 30, size=int(searched.sum())) * MICROS
+    lead[mistyped] = rng.integers(10, 40, size=int(mistyped.sum())) * MICROS
+    sessions = cut_sessions(times - lead, streams)
     count = len(sessions)
     ids = session_ids(count, rng)
     ip, agent = _session_networks(
@@ -291,9 +298,8 @@ def _emit_reads(
     session_tag[sessions.index] = tags
     label: dict[str, Any] = {"label": LEGITIMATE, "account": account.account}
 
-    searched = lookup == Lookup.SEARCH.value
     events.add(
-        time_us=times[searched] - rng.integers(5, 30, size=int(searched.sum())) * MICROS,
+        time_us=times[searched] - lead[searched],
         kind=EventKind.SEARCH,
         ip=ip[sessions.index[searched]],
         session=ids[sessions.index[searched]],
@@ -303,10 +309,8 @@ def _emit_reads(
         hard_case=tags[searched],
         **label,
     )
-    typed = lookup == Lookup.TYPED_NIR.value
-    mistyped = typed & (rng.random(n) < _NOT_FOUND_SHARE)
     events.add(
-        time_us=times[mistyped] - rng.integers(10, 40, size=int(mistyped.sum())) * MICROS,
+        time_us=times[mistyped] - lead[mistyped],
         kind=EventKind.RECORD_VIEW,
         ip=ip[sessions.index[mistyped]],
         session=ids[sessions.index[mistyped]],

@@ -1,0 +1,47 @@
+"""Detectors: one module each, small objects scoring events against state in a store.
+
+`default_detectors` builds the built-in set in the order the guard consults
+them: context detectors first (they tighten the budget), the unexplained-read
+budget last.
+"""
+
+from __future__ import annotations
+
+from rempart.detectors.automation import Automation
+from rempart.detectors.base import Detector, Finding
+from rempart.detectors.budget import UnexplainedBudget
+from rempart.detectors.enumeration import Enumeration
+from rempart.detectors.login_attacks import LoginAttacks
+from rempart.detectors.population import SharedInfrastructure
+from rempart.detectors.takeover import TakeoverContext
+from rempart.detectors.volume import PeerVolume
+from rempart.guard.policy import Policy
+from rempart.stores.base import StateStore
+
+__all__ = [
+    "Automation",
+    "Detector",
+    "Enumeration",
+    "Finding",
+    "LoginAttacks",
+    "PeerVolume",
+    "SharedInfrastructure",
+    "TakeoverContext",
+    "UnexplainedBudget",
+    "default_detectors",
+]
+
+
+def default_detectors(
+    store: StateStore, policy: Policy, canaries: frozenset[str] = frozenset()
+) -> list[Detector]:
+    """The built-in detectors, the budget last."""
+    return [
+        LoginAttacks(store, policy),
+        TakeoverContext(store, policy),
+        Automation(store, policy),
+        Enumeration(store, policy, canaries),
+        PeerVolume(store, policy),
+        SharedInfrastructure(store, policy),
+        UnexplainedBudget(store, policy),
+    ]

@@ -1,0 +1,114 @@
+"""The unexplained-read budget: the core of Rempart.
+
+Each account may read a bounded number of patients that no care evidence
+explains, per hour, day and week. Explained reads are free. Takeover context
+(new network, rented server, recent password reset, robot timing…) tightens
+the budget multiplicatively, never below a floor. When the budget is spent,
+the next unexplained read needs step-up authentication, which a thief holding
+only a password and a mailbox cannot pass: this bounds what any attacker
+strategy extracts per account, fast or slow.
+
+>>> from rempart.guard.policy import Policy
+>>> from rempart.stores import MemoryStore
+>>> from rempart.guard.testing import context_for
+>>> from rempart.testing import make_event, pseudonym_for
+>>> budget = UnexplainedBudget(MemoryStore(), Policy.default())
+>>> verdicts = []
+>>> for i in range(12):
+...     ctx = context_for(make_event(subject=pseudonym_for(i)), t=60.0 * i)
+...     finding = budget.score_one(ctx)
+...     verdicts.append(finding.verdict.value if finding else "allow")
+...     budget.learn_one(ctx, finding.verdict if finding else Verdict.ALLOW)
+>>> verdicts.count("allow"), verdicts[-1]
+(10, 'challenge')
+"""
+
+from __future__ import annotations
+
+from rempart.detectors.base import Finding
+from rempart.guard.context import EventContext
+from rempart.guard.decision import Reason, Verdict
+from rempart.guard.policy import Policy
+from rempart.stores.base import StateStore, Window
+
+__all__ = ["UnexplainedBudget"]
+
+_WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
+_NAMES = ("hour", "24 h", "7 days")
+
+
+class UnexplainedBudget:
+    """Challenges an account's unexplained read beyond its (tightened) budget."""
+
+    name = "budget"
+
+    def __init__(self, store: StateStore, policy: Policy) -> None:
+        self.store = store
+        budget = policy.budget
+        self._limits = (budget.hour, budget.day, budget.week)
+        self._floor = budget.floor
+        self._professions = budget.profession.__struct_fields__
+        self._profession_factor = {
+            name: getattr(budget.profession, name) for name in self._professions
+        }
+        self._shared = budget.shared
+
+    def limits(self, context: EventContext) -> tuple[float, ...]:
+        """The account's limits per window for this event, after tightening."""
+        account = context.account
+        scale = 1.0
+        if account is not None:
+            scale = self._profession_factor.get(account.profession.value, 1.0)
+            if account.shared:
+                scale *= self._shared
+        return tuple(
+            max(float(self._floor), limit * scale * context.tighten) for limit in self._limits
+        )
+
+    def _spent(self, context: EventContext) -> tuple[float, ...]:
+        account = context.event.account
+        totals = self.store.counts(f"u:{account}", context.t, _WINDOWS)
+        base = self.store.get(f"u0:{account}", context.t)
+        if base is None:
+            return totals
+        return tuple(max(0.0, total - b) for total, b in zip(totals, base, strict=True))
+
+    def score_one(self, context: EventContext) -> Finding | None:
+        if not context.is_read or context.explained:
+            return None
+        spent = self._spent(context)
+        limits = self.limits(context)
+        for name, used, limit in zip(_NAMES, spent, limits, strict=True):
+            if used + 1 > limit:
+                why = (
+                    f" (tightened: {', '.join(context.tighten_reasons)})"
+                    if context.tighten_reasons
+                    else ""
+                )
+                return Finding(
+                    detector=self.name,
+                    verdict=Verdict.CHALLENGE,
+                    reason=Reason(
+                        detector=self.name,
+                        code="unexplained_budget",
+                        message=(
+                            f"{int(used) + 1} patients read in {name} with no care evidence; "
+                            f"budget {limit:g}{why}"
+                        ),
+                        figures={
+                            "unexplained": used + 1,
+                            "budget": limit,
+                            "tighten": round(context.tighten, 4),
+                        },
+                    ),
+                )
+        return None
+
+    def learn_one(self, context: EventContext, verdict: Verdict) -> None:
+        if context.is_read and not context.explained and verdict is not Verdict.DENY:
+            self.store.add_counts(f"u:{context.event.account}", context.t, _WINDOWS)
+
+    def refresh(self, account: str, now: float, grace_s: float) -> None:
+        """After a passed step-up: what was spent so far no longer counts (for ``grace_s``)."""
+        totals = self.store.counts(f"u:{account}", now, _WINDOWS)
+        self.store.put(f"u0:{account}", list(totals), now, grace_s)

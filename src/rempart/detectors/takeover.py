@@ -1,0 +1,161 @@
+"""Takeover context: the signs that someone else now holds the account.
+
+A network (prefix and autonomous system) the account never used, a rented
+server or VPN, a foreign country, a new browser, a password reset or e-mail or
+MFA change in the last day: each tightens the account's budget. A session
+that reads without ever having logged in (a stolen session cookie), or that
+moves to another operator mid-session, is challenged outright.
+
+Networks and browsers are learned only from events the guard allowed, and
+only once the account is established (active on a few distinct days): a
+brand-new account has no "usual" network to depart from.
+"""
+
+from __future__ import annotations
+
+from rempart.detectors.base import Finding
+from rempart.events import EventKind
+from rempart.guard.context import EventContext
+from rempart.guard.decision import Reason, Verdict
+from rempart.guard.policy import Policy
+from rempart.stores.base import StateStore
+
+__all__ = ["TakeoverContext", "knows_network"]
+
+_CHANGES = frozenset({EventKind.PASSWORD_RESET, EventKind.EMAIL_CHANGE, EventKind.MFA_CHANGE})
+_YEAR = 366 * 86_400.0
+_SESSION_TTL = 12 * 3_600.0
+_DAY = 86_400.0
+
+
+def knows_network(store: StateStore, account: str, prefix: str, asn: int, now: float) -> bool:
+    """Whether the account has used this /24 (or /48) or this autonomous system before."""
+    return store.has_member(f"net:{account}", prefix, now) or (
+        asn != 0 and store.has_member(f"asn:{account}", str(asn), now)
+    )
+
+
+class TakeoverContext:
+    """Tightens the budget on takeover signs; challenges unknown or moved sessions."""
+
+    name = "takeover"
+
+    def __init__(self, store: StateStore, policy: Policy) -> None:
+        self.store = store
+        self.policy = policy.takeover
+
+    def _established(self, account: str, now: float) -> bool:
+        return self.store.member_count(f"days:{account}", now) >= self.policy.established_days
+
+    def score_one(self, context: EventContext) -> Finding | None:
+        event = context.event
+        account = event.account
+        if account is None:
+            return None
+        store, policy, now = self.store, self.policy, context.t
+        signs: list[str] = []
+        tighten = 1.0
+        kind = context.network_kind
+        if kind == "hosting":
+            tighten *= policy.hosting_network
+            signs.append(f"rented server ({context.operator})")
+        elif kind == "vpn":
+            tighten *= policy.vpn_network
+            signs.append(f"VPN exit ({context.operator})")
+        if context.country not in ("FR", "??"):
+            tighten *= policy.foreign_network
+            signs.append(f"connection from {context.country}")
+        if self._established(account, now):
+            if not knows_network(store, account, context.prefix, context.asn, now):
+                tighten *= policy.new_network
+                signs.append(f"new network {context.prefix} ({context.operator})")
+            if event.user_agent and not store.has_member(f"ua:{account}", event.user_agent, now):
+                tighten *= policy.new_device
+                signs.append("new browser")
+        changed = store.get(f"chg:{account}", now)
+        if changed is not None:
+            minutes = (now - changed[0]) / 60
+            tighten *= policy.credential_change
+            signs.append(f"{changed[1].replace('_', ' ')} {minutes:.0f} min earlier")
+
+        if event.kind in (EventKind.RECORD_VIEW, EventKind.SEARCH) and event.session:
+            session = store.get(f"sess:{event.session}", now)
+            if session is None and policy.unknown_session != "allow":
+                return Finding(
+                    detector=self.name,
+                    verdict=Verdict(policy.unknown_session),
+                    reason=Reason(
+                        detector=self.name,
+                        code="unknown_session",
+                        message=(
+                            f"session {event.session[:8]}… reads patients but never logged in "
+                            f"(from {context.prefix}, {context.operator})"
+                        ),
+                    ),
+                    tighten=tighten,
+                    context=", ".join(signs) or None,
+                )
+            if session is not None and session[0] != account:
+                return Finding(
+                    detector=self.name,
+                    verdict=Verdict.DENY,
+                    reason=Reason(
+                        detector=self.name,
+                        code="session_account_mismatch",
+                        message="session used by another account than the one that logged in",
+                    ),
+                )
+            if (
+                session is not None
+                and session[1] != context.prefix
+                and session[2] != context.asn
+                and policy.session_moved != "allow"
+            ):
+                return Finding(
+                    detector=self.name,
+                    verdict=Verdict(policy.session_moved),
+                    reason=Reason(
+                        detector=self.name,
+                        code="session_moved",
+                        message=(
+                            f"session moved from {session[1]} (AS{session[2]}) to "
+                            f"{context.prefix} ({context.operator}, AS{context.asn}) mid-session"
+                        ),
+                    ),
+                    tighten=tighten,
+                )
+        if tighten < 1.0:
+            return Finding(detector=self.name, tighten=tighten, context=", ".join(signs))
+        return None
+
+    def learn_one(self, context: EventContext, verdict: Verdict) -> None:
+        event = context.event
+        account = event.account
+        if account is None:
+            return
+        store, now = self.store, context.t
+        if event.kind in _CHANGES:
+            hours = self.policy.credential_change_hours
+            store.put(f"chg:{account}", [now, event.kind.value], now, hours * 3_600)
+            return
+        if verdict is not Verdict.ALLOW:
+            return
+        if event.kind is EventKind.LOGIN_SUCCESS and event.session:
+            store.put(
+                f"sess:{event.session}", [account, context.prefix, context.asn], now, _SESSION_TTL
+            )
+        if event.kind in (EventKind.LOGIN_SUCCESS, EventKind.RECORD_VIEW):
+            self.learn_network(context)
+
+    def learn_network(self, context: EventContext) -> None:
+        """Remember the event's network and browser as the account's own."""
+        account = context.event.account
+        if account is None:
+            return
+        store, now = self.store, context.t
+        store.add_member(f"days:{account}", str(int(now // _DAY)), now, 30 * _DAY)
+        store.add_member(f"net:{account}", context.prefix, now, _YEAR)
+        if context.asn:
+            store.add_member(f"asn:{account}", str(context.asn), now, _YEAR)
+        if context.event.user_agent:
+            store.add_member(f"ua:{account}", context.event.user_agent, now, _YEAR)

@@ -1,0 +1,249 @@
+"""The guard: ``decide(event) -> Decision`` before the portal returns patient data.
+
+The same object serves the online guard, replay and evaluation: it reads
+time from the event, keeps its state in a `StateStore`, and learns only what
+its detectors choose to learn from the verdict.
+
+>>> from rempart.testing import make_event
+>>> guard = Guard(Knowledge(accounts={}, sites={}))
+>>> guard.decide(make_event(kind="login_success")).verdict.value
+'allow'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rempart.detectors import Detector, Finding, default_detectors
+from rempart.detectors.budget import UnexplainedBudget
+from rempart.detectors.takeover import TakeoverContext
+from rempart.events import Event, EventKind
+from rempart.evidence import CareEvidence
+from rempart.guard.context import EventContext, local_minute, network_key
+from rempart.guard.decision import Action, ActionKind, Decision, Reason, Verdict
+from rempart.guard.knowledge import Knowledge
+from rempart.guard.policy import Policy
+from rempart.stores.base import StateStore
+from rempart.stores.memory import MemoryStore
+
+__all__ = ["Guard"]
+
+_EVIDENCE_TTL = 400 * 86_400.0  # a year of claims, and some
+_SEEN_TTL = 400 * 86_400.0
+_LOCK_TTL = 365 * 86_400.0
+_RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
+
+
+class Guard:
+    """Decides on portal events, observes care evidence, and handles step-up outcomes."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        store: StateStore | None = None,
+        policy: Policy | None = None,
+        detectors: Sequence[Detector] | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.store: StateStore = store if store is not None else MemoryStore()
+        self.policy = policy or Policy.default()
+        self.detectors: list[Detector] = list(
+            detectors
+            if detectors is not None
+            else default_detectors(self.store, self.policy, knowledge.canaries)
+        )
+        self._budget = next((d for d in self.detectors if isinstance(d, UnexplainedBudget)), None)
+        self._takeover = next((d for d in self.detectors if isinstance(d, TakeoverContext)), None)
+        self._context_detectors = [d for d in self.detectors if d is not self._budget]
+
+    # -- care evidence -------------------------------------------------------------
+
+    def observe(self, evidence: CareEvidence) -> None:
+        """Remember that ``evidence`` explains reads of its subject by its account or site."""
+        now = evidence.time.timestamp()
+        if evidence.account is not None:
+            self.store.add_member(f"ev:a:{evidence.account}", evidence.subject, now, _EVIDENCE_TTL)
+        if evidence.site is not None:
+            self.store.add_member(f"ev:s:{evidence.site}", evidence.subject, now, _EVIDENCE_TTL)
+
+    def _explained(self, event: Event, site: str | None, now: float) -> bool:
+        subject = event.subject
+        account = event.account
+        if subject is None or account is None:
+            return False
+        store = self.store
+        return (
+            store.has_member(f"ev:a:{account}", subject, now)
+            or (site is not None and store.has_member(f"ev:s:{site}", subject, now))
+            or store.has_member(f"seen:{account}", subject, now)
+        )
+
+    # -- decisions ------------------------------------------------------------------
+
+    def context(self, event: Event) -> EventContext:
+        """The facts every detector reads about ``event``."""
+        now = event.time.timestamp()
+        knowledge = self.knowledge
+        account = knowledge.accounts.get(event.account) if event.account else None
+        site = knowledge.sites.get(account.site) if account else None
+        is_read = event.is_read
+        context = EventContext(
+            event=event,
+            t=now,
+            account=account,
+            site=site,
+            network=knowledge.networks.lookup(event.ip),
+            prefix=network_key(event.ip),
+            is_read=is_read,
+            explained=is_read and self._explained(event, account.site if account else None, now),
+        )
+        if site is not None:
+            context.weekday, context.minute = local_minute(now, site.timezone)
+            context.site_open = site.is_open(weekday=context.weekday, minute=context.minute)
+        return context
+
+    def decide(self, event: Event) -> Decision:
+        """Allow, challenge or deny ``event``, with the actions to take and the reasons."""
+        context = self.context(event)
+        blocked = self._enforced(context)
+        if blocked is not None:
+            return blocked
+        findings: list[Finding] = []
+        for detector in self._context_detectors:
+            finding = detector.score_one(context)
+            if finding is not None:
+                findings.append(finding)
+                if finding.tighten < 1.0:
+                    context.tighten_by(finding.tighten, finding.context or detector.name)
+        if self._budget is not None:
+            finding = self._budget.score_one(context)
+            if finding is not None:
+                findings.append(finding)
+        verdict = Verdict.ALLOW
+        actions: list[Action] = []
+        reasons: list[Reason] = []
+        for finding in findings:
+            if _RANK[finding.verdict] > _RANK[verdict]:
+                verdict = finding.verdict
+            actions.extend(finding.actions)
+            if finding.reason is not None and (
+                finding.verdict is not Verdict.ALLOW or finding.actions
+            ):
+                reasons.append(finding.reason)
+        self._apply(actions, context)
+        for detector in self.detectors:
+            detector.learn_one(context, verdict)
+        if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
+            self.store.add_member(f"seen:{event.account}", event.subject, context.t, _SEEN_TTL)
+        return Decision(
+            event_id=event.event_id,
+            verdict=verdict,
+            actions=tuple(actions),
+            reasons=tuple(reasons),
+            time=event.time,
+        )
+
+    def _enforced(self, context: EventContext) -> Decision | None:
+        """A standing lock on the account or ban on the address refuses the event."""
+        event, store, now = context.event, self.store, context.t
+        if event.account is not None:
+            lock = store.get(f"lock:{event.account}", now)
+            if lock is not None:
+                return Decision(
+                    event_id=event.event_id,
+                    verdict=Verdict.DENY,
+                    reasons=(
+                        Reason(
+                            detector="guard",
+                            code="account_locked",
+                            message=f"account locked ({lock[1]}); awaiting an out-of-band reset",
+                        ),
+                    ),
+                    time=event.time,
+                )
+        ban = store.get(f"ban:{event.ip}", now)
+        if ban is not None:
+            return Decision(
+                event_id=event.event_id,
+                verdict=Verdict.DENY,
+                reasons=(
+                    Reason(
+                        detector="guard", code="address_banned", message=f"address banned ({ban})"
+                    ),
+                ),
+                time=event.time,
+            )
+        return None
+
+    def _apply(self, actions: list[Action], context: EventContext) -> None:
+        """Keep the enforcement state the actions call for (locks and bans)."""
+        now = context.t
+        for action in actions:
+            if action.kind is ActionKind.LOCK_ACCOUNT:
+                self.store.put(
+                    f"lock:{action.target}", [now, "canary or failed step-up"], now, _LOCK_TTL
+                )
+            elif action.kind is ActionKind.BAN_ADDRESS:
+                until = action.until.timestamp() if action.until else now + 3_600
+                self.store.put(
+                    f"ban:{action.target}", "password guessing", now, max(1.0, until - now)
+                )
+
+    # -- step-up ----------------------------------------------------------------------
+
+    def step_up(self, event: Event, passed: bool) -> Decision:
+        """The outcome of the step-up a challenge asked for on ``event``.
+
+        Passed: the owner is at the keyboard; the event goes through, the
+        account's budget is refreshed and its current network learned.
+        Failed: the session is revoked and the account locked until an
+        out-of-band reset.
+        """
+        context = self.context(event)
+        account = event.account
+        now = context.t
+        if passed:
+            if account is not None and self._budget is not None:
+                self._budget.refresh(account, now, self.policy.response.step_up_grace_hours * 3_600)
+            if self._takeover is not None:
+                self._takeover.learn_network(context)
+                if event.kind is EventKind.LOGIN_SUCCESS:
+                    self._takeover.learn_one(context, Verdict.ALLOW)
+            if context.is_read and account and event.subject:
+                self.store.add_member(f"seen:{account}", event.subject, now, _SEEN_TTL)
+            return Decision(
+                event_id=event.event_id,
+                verdict=Verdict.ALLOW,
+                reasons=(
+                    Reason(detector="guard", code="step_up_passed", message="step-up passed"),
+                ),
+                time=event.time,
+            )
+        actions: list[Action] = []
+        if event.session:
+            actions.append(Action(kind=ActionKind.REVOKE_SESSION, target=event.session))
+        if account is not None and self.policy.response.lock_on_failed_step_up:
+            actions.append(Action(kind=ActionKind.LOCK_ACCOUNT, target=account))
+            self.store.put(f"lock:{account}", [now, "failed step-up"], now, _LOCK_TTL)
+        actions.append(Action(kind=ActionKind.ALERT, target=account or event.ip))
+        return Decision(
+            event_id=event.event_id,
+            verdict=Verdict.DENY,
+            actions=tuple(actions),
+            reasons=(
+                Reason(
+                    detector="guard",
+                    code="step_up_failed",
+                    message=(
+                        "step-up failed: session revoked, account locked until an out-of-band reset"
+                    ),
+                ),
+            ),
+            time=event.time,
+        )
+
+    def lift_lock(self, account: str, now: datetime | None = None) -> None:
+        """Lift an account's lock (after the out-of-band reset)."""
+        when = (now or datetime.now(UTC)).timestamp()
+        self.store.put(f"lock:{account}", None, when, 1e-9)

@@ -1,0 +1,1 @@
+"""Tests of the state stores: one contract suite (`contract.py`) run over every store."""
