@@ -6,6 +6,7 @@ exit code 2; every command's work is callable from Python.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
+import msgspec
 
 from rempart import __version__
 from rempart.errors import RempartError
@@ -112,8 +114,6 @@ def stats(directory: Path, as_json: bool) -> None:
 
     figures = calibration(directory)
     if as_json:
-        import json
-
         click.echo(json.dumps(figures.to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(render(figures))
@@ -141,7 +141,6 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
 
     Exit code 1 when any record is bad; the good records are all counted.
     """
-    import msgspec
 
     from rempart.directory import Account, Site
     from rempart.events import Event
@@ -162,3 +161,102 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
     click.echo(f"{path}: {result.ok_count:,} good, {result.rejected_count:,} rejected")
     if result.rejected_count:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("events", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--world",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    required=True,
+    help="Directory with sites.jsonl, accounts.jsonl (and canaries.txt, networks.csv).",
+)
+@click.option(
+    "--evidence",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Care evidence file (default: evidence.* beside EVENTS, if any).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Decisions, one JSON line per event, keyed by event_id.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path, exists=True),
+    help="Policy TOML (default: the shipped policy).",
+)
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write bad input records here.")
+@_clean_errors
+def replay(
+    events: Path,
+    world: Path,
+    evidence: Path | None,
+    out: Path,
+    policy_path: Path | None,
+    rejects: Path | None,
+) -> None:
+    """Run the guard over any event file and write one decision per event."""
+    from rempart.events import Event
+    from rempart.evidence import CareEvidence
+    from rempart.guard import Guard, Knowledge, Policy
+    from rempart.ingestion import Rejected, iter_records, write_records, write_rejects
+    from rempart.replay import replay as run
+
+    if evidence is None:
+        for candidate in ("evidence.parquet", "evidence.jsonl"):
+            if (events.parent / candidate).exists():
+                evidence = events.parent / candidate
+                break
+    policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
+    guard = Guard(Knowledge.from_world(world), policy=policy)
+    rejected: list[Rejected] = []
+    stream = iter_records(events, Event, rejected)
+    feed = iter_records(evidence, CareEvidence, rejected) if evidence else iter(())
+    written = write_records(out, run(stream, feed, guard))
+    verdicts: dict[str, int] = {}
+    for line in out.read_bytes().splitlines():
+        verdict = msgspec.json.decode(line)["verdict"]
+        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    if rejects is not None:
+        write_rejects(rejects, rejected)
+    summary = ", ".join(f"{count:,} {verdict}" for verdict, count in sorted(verdicts.items()))
+    click.echo(f"{out}: {written:,} decisions ({summary}); {len(rejected):,} bad records")
+    if rejected:
+        sys.exit(1)
+
+
+@main.command(name="eval")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path, exists=True),
+    help="Policy TOML (default: the shipped policy).",
+)
+@_clean_errors
+def evaluate(directory: Path, as_json: bool, policy_path: Path | None) -> None:
+    """Replay a simulated directory: Rempart and three baselines, with ground truth."""
+    from rempart.guard import Policy
+    from rempart.replay import evaluate as run
+
+    policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
+    report = run(directory, policy=policy)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(report.render())
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@_clean_errors
+def policy(path: Path | None) -> None:
+    """Validate a policy file (or print the shipped default as TOML-ready JSON)."""
+    from rempart.guard import Policy
+
+    loaded = Policy.from_toml(path) if path else Policy.default()
+    click.echo(json.dumps(loaded.to_dict(), indent=2, sort_keys=True))

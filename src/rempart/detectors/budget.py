@@ -34,7 +34,7 @@ from rempart.stores.base import StateStore, Window
 __all__ = ["UnexplainedBudget"]
 
 _WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
-_NAMES = ("hour", "24 h", "7 days")
+_NAMES = ("an hour", "24 h", "7 days")
 
 
 class UnexplainedBudget:
