@@ -1,0 +1,71 @@
+"""The guard's quality bars on the small testbed, for several seeds (none tuned to one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rempart.replay import evaluate
+from rempart.testbed.attacks import default_registry
+from rempart.testbed.presets import preset
+from rempart.testbed.simulate import simulate
+
+SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module", params=SEEDS)
+def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The evaluation report of the small preset for one seed."""
+    out = tmp_path_factory.mktemp(f"bars-seed{request.param}")
+    simulate(preset("small"), out, seed=request.param)
+    return evaluate(out).to_dict()["defences"]
+
+
+@pytest.mark.slow
+def test_incident_2022_contained(report: Any) -> None:
+    """The 2022 replay exposes at most 500 patients; all 19 accounts contained within 5 minutes."""
+    incident = report["rempart"]["scenarios"]["incident-2022"]
+    assert incident["exposed"] <= 500
+    assert incident["accounts"] == 19
+    assert incident["accounts_contained"] == 19
+    assert incident["containment_s"] is not None
+    assert incident["containment_s"] <= 300
+    undefended = report["no-defence"]["scenarios"]["incident-2022"]["exposed"]
+    assert undefended > 20 * incident["exposed"]
+
+
+@pytest.mark.slow
+def test_slow_drip_bounded_per_account_week(report: Any) -> None:
+    """A patient, human-paced attacker gets at most 50 patients per account per week."""
+    assert report["rempart"]["scenarios"]["slow-drip"]["exposed_per_account_week_max"] <= 50
+
+
+@pytest.mark.slow
+def test_every_scenario_detected(report: Any) -> None:
+    """Every attack scenario of the registry is detected (a non-allow decision or an alert)."""
+    scenarios = report["rempart"]["scenarios"]
+    assert set(scenarios) == set(default_registry().names())
+    for name, row in scenarios.items():
+        assert row["detection_s"] is not None, name
+
+
+@pytest.mark.slow
+def test_no_friction_for_professionals(report: Any) -> None:
+    """At most 1 challenge per 1,000 professional-days, and no legitimate denial or lock."""
+    legitimate = report["rempart"]["legitimate"]
+    assert legitimate["professional_days"] > 1_000
+    assert legitimate["challenges_per_1000_days"] <= 1.0
+    assert legitimate["denied"] == 0
+    assert legitimate["locked_accounts"] == 0
+    assert set(legitimate["hard_cases"]) >= {"locum", "month_end", "vaccination", "travel"}
+
+
+@pytest.mark.slow
+def test_baselines_reported_beside_rempart(report: Any) -> None:
+    """The report carries the three baselines, and none contains the 2022 robot as Rempart does."""
+    assert set(report) == {"rempart", "no-defence", "crowdsec-crawl", "account-rate-limit"}
+    for baseline in ("no-defence", "crowdsec-crawl", "account-rate-limit"):
+        row = report[baseline]["scenarios"]["incident-2022"]
+        assert row["exposed"] > report["rempart"]["scenarios"]["incident-2022"]["exposed"]
+
