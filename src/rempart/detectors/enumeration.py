@@ -61,7 +61,11 @@ class Enumeration:
                 reason=Reason(
                     detector=self.name,
                     code="canary",
-                    message="a canary record was looked up: no real care ever reads it",
+                    message=(
+                        f"a canary record was looked up (one of {len(self.canaries):,} planted; "
+                        "no real care ever reads them)"
+                    ),
+                    figures={"canaries": float(len(self.canaries))},
                 ),
                 actions=(
                     Action(kind=ActionKind.LOCK_ACCOUNT, target=account),

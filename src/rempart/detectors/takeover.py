@@ -102,7 +102,9 @@ class TakeoverContext:
                     reason=Reason(
                         detector=self.name,
                         code="session_account_mismatch",
-                        message="session used by another account than the one that logged in",
+                        message=(
+                            f"session {event.session[:8]}… opened by {session[0]} used by {account}"
+                        ),
                     ),
                 )
             if (

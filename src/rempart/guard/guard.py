@@ -35,6 +35,11 @@ _LOCK_TTL = 365 * 86_400.0
 _RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
 
 
+def _clock(seconds: float) -> str:
+    """An event time as ``2022-02-21 08:13 UTC`` for a reason."""
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 class Guard:
     """Decides on portal events, observes care evidence, and handles step-up outcomes."""
 
@@ -157,7 +162,11 @@ class Guard:
                         Reason(
                             detector="guard",
                             code="account_locked",
-                            message=f"account locked ({lock[1]}); awaiting an out-of-band reset",
+                            message=(
+                                f"account locked since {_clock(lock[0])} ({lock[1]}); "
+                                "awaiting an out-of-band reset"
+                            ),
+                            figures={"locked_since": float(lock[0])},
                         ),
                     ),
                     time=event.time,
