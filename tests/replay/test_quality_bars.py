@@ -68,4 +68,3 @@ def test_baselines_reported_beside_rempart(report: Any) -> None:
     for baseline in ("no-defence", "crowdsec-crawl", "account-rate-limit"):
         row = report[baseline]["scenarios"]["incident-2022"]
         assert row["exposed"] > report["rempart"]["scenarios"]["incident-2022"]["exposed"]
-

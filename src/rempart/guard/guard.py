@@ -178,7 +178,10 @@ class Guard:
                 verdict=Verdict.DENY,
                 reasons=(
                     Reason(
-                        detector="guard", code="address_banned", message=f"address banned ({ban})"
+                        detector="guard",
+                        code="address_banned",
+                        message=f"address banned until {_clock(ban[0])} ({ban[1]})",
+                        figures={"banned_until": float(ban[0])},
                     ),
                 ),
                 time=event.time,
@@ -196,7 +199,7 @@ class Guard:
             elif action.kind is ActionKind.BAN_ADDRESS:
                 until = action.until.timestamp() if action.until else now + 3_600
                 self.store.put(
-                    f"ban:{action.target}", "password guessing", now, max(1.0, until - now)
+                    f"ban:{action.target}", [until, "password guessing"], now, max(1.0, until - now)
                 )
 
     # -- step-up ----------------------------------------------------------------------

@@ -1,0 +1,202 @@
+"""Evaluation and replay on the small simulated directory: the JSON report's stable keys,
+no-defence exposure against a DuckDB oracle, and the ``eval`` and ``replay`` commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from rempart.cli import main
+from rempart.events import Event
+from rempart.ingestion import iter_records, write_records
+
+DEFENCES = ("rempart", "no-defence", "crowdsec-crawl", "account-rate-limit")
+SCENARIO_KEYS = {
+    "exposed",
+    "reads_allowed",
+    "lookups",
+    "detection_s",
+    "attackers",
+    "attackers_detected",
+    "containment_s",
+    "containment_s_median",
+    "accounts",
+    "accounts_contained",
+    "exposed_per_account_week_max",
+}
+LEGITIMATE_KEYS = {
+    "professional_days",
+    "challenges",
+    "challenges_per_1000_days",
+    "denied",
+    "locked_accounts",
+    "hard_cases",
+}
+
+
+def scenarios_in_truth(directory: Path) -> set[str]:
+    """The labels of the attackers' events in the directory's ground truth."""
+    truth = pq.read_table(directory / "truth.parquet").to_pylist()
+    return {row["label"] for row in truth if row["attacker"] is not None}
+
+
+def test_report_has_every_defence(evaluation_report: dict[str, Any], small_dir: Path) -> None:
+    """The report names its directory and event count, and has all four defences."""
+    assert evaluation_report["directory"] == str(small_dir)
+    assert evaluation_report["events"] == pq.read_metadata(small_dir / "events.parquet").num_rows
+    assert evaluation_report["rejected"] == 0
+    assert set(evaluation_report["defences"]) == set(DEFENCES)
+
+
+def test_report_has_the_stable_keys(evaluation_report: dict[str, Any], small_dir: Path) -> None:
+    """Every defence reports every scenario of the truth with the documented keys, and the
+    legitimate traffic's friction figures."""
+    scenarios = scenarios_in_truth(small_dir)
+    assert "incident-2022" in scenarios
+    for name in DEFENCES:
+        defence = evaluation_report["defences"][name]
+        assert set(defence) == {"scenarios", "legitimate"}
+        assert set(defence["scenarios"]) == scenarios, name
+        for scenario, row in defence["scenarios"].items():
+            assert set(row) >= SCENARIO_KEYS, (name, scenario)
+            assert isinstance(row["exposed"], int)
+            assert row["exposed"] >= 0
+            assert 0 <= row["accounts_contained"] <= row["accounts"]
+            for key in ("detection_s", "containment_s"):
+                assert row[key] is None or row[key] >= 0, (name, scenario, key)
+        legitimate = defence["legitimate"]
+        assert set(legitimate) >= LEGITIMATE_KEYS, name
+        assert legitimate["challenges_per_1000_days"] >= 0
+        assert legitimate["denied"] >= 0
+        assert legitimate["locked_accounts"] >= 0
+        for case in legitimate["hard_cases"].values():
+            assert set(case) == {"events", "challenges", "denied"}
+
+
+def test_report_is_json(evaluation_report: dict[str, Any]) -> None:
+    """The report survives a JSON round trip unchanged."""
+    assert json.loads(json.dumps(evaluation_report)) == evaluation_report
+
+
+def test_no_defence_exposure_equals_duckdb(
+    evaluation_report: dict[str, Any], small_dir: Path
+) -> None:
+    """Without defence, each scenario's exposure is the number of distinct subjects its
+    attackers read successfully, as DuckDB counts them from events and truth."""
+    query = """
+        SELECT truth.label, count(DISTINCT events.subject)
+        FROM read_parquet(?) AS events
+        JOIN read_parquet(?) AS truth USING (event_id)
+        WHERE truth.attacker IS NOT NULL
+          AND events.kind = 'record_view'
+          AND events.outcome = 'success'
+          AND events.subject IS NOT NULL
+        GROUP BY truth.label
+    """
+    rows = duckdb.execute(
+        query, [str(small_dir / "events.parquet"), str(small_dir / "truth.parquet")]
+    ).fetchall()
+    oracle = dict.fromkeys(scenarios_in_truth(small_dir), 0)
+    oracle.update({label: int(count) for label, count in rows})
+    scenarios = evaluation_report["defences"]["no-defence"]["scenarios"]
+    assert {name: row["exposed"] for name, row in scenarios.items()} == oracle
+    assert oracle["incident-2022"] > 1_000
+
+
+def test_no_defence_never_detects_nor_refuses(evaluation_report: dict[str, Any]) -> None:
+    """The no-defence baseline detects nothing, contains nothing and bothers nobody."""
+    defence = evaluation_report["defences"]["no-defence"]
+    for row in defence["scenarios"].values():
+        assert row["detection_s"] is None
+        assert row["containment_s"] is None
+        assert row["accounts_contained"] == 0
+        assert row["reads_allowed"] <= row["lookups"]
+    assert defence["legitimate"]["challenges"] == 0
+    assert defence["legitimate"]["denied"] == 0
+    assert defence["legitimate"]["locked_accounts"] == 0
+
+
+def test_rempart_exposes_no_more_than_no_defence(evaluation_report: dict[str, Any]) -> None:
+    """In every scenario Rempart exposes at most what the undefended portal exposes."""
+    rempart = evaluation_report["defences"]["rempart"]["scenarios"]
+    undefended = evaluation_report["defences"]["no-defence"]["scenarios"]
+    for scenario, row in rempart.items():
+        assert row["exposed"] <= undefended[scenario]["exposed"], scenario
+
+
+def test_eval_cli_json_equals_evaluate(evaluation_report: dict[str, Any], small_dir: Path) -> None:
+    """``rempart eval DIR --json`` prints exactly evaluate's dict."""
+    result = CliRunner().invoke(main, ["eval", str(small_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == evaluation_report
+
+
+@pytest.mark.slow
+def test_eval_cli_renders_every_defence(small_dir: Path, tmp_path: Path) -> None:
+    """``rempart eval DIR`` with a policy file prints a table per defence."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[budget]\nhour = 8\n")
+    result = CliRunner().invoke(main, ["eval", str(small_dir), "--policy", str(policy)])
+    assert result.exit_code == 0, result.output
+    for name in DEFENCES:
+        assert f"== {name}" in result.stdout
+
+
+def test_replay_cli_writes_one_decision_per_event_in_order(small_dir: Path, tmp_path: Path) -> None:
+    """``rempart replay`` writes one decision per event, with the events' ids in order (on the
+    directory's first 8,000 events, as JSON Lines, to stay fast)."""
+    events = list(itertools.islice(iter_records(small_dir / "events.parquet", Event, []), 8_000))
+    source = tmp_path / "events.jsonl"
+    write_records(source, events)
+    out = tmp_path / "decisions.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(source),
+            "--world",
+            str(small_dir / "world"),
+            "--evidence",
+            str(small_dir / "evidence.parquet"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["event_id"] for d in decisions] == [event.event_id for event in events]
+    verdicts = {d["verdict"] for d in decisions}
+    assert verdicts <= {"allow", "challenge", "deny"}
+    assert "allow" in verdicts
+    assert f"{len(events):,} decisions" in result.stdout
+    assert "0 bad records" in result.stdout
+
+
+def test_replay_cli_exits_2_on_a_bad_policy(small_dir: Path, tmp_path: Path) -> None:
+    """``rempart replay`` with a bad policy file exits 2 naming the key, writing nothing."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[budget]\nhour = -1\n")
+    out = tmp_path / "decisions.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(small_dir / "events.parquet"),
+            "--world",
+            str(small_dir / "world"),
+            "--out",
+            str(out),
+            "--policy",
+            str(policy),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "budget.hour" in result.stderr
+    assert not out.exists()
