@@ -5,8 +5,10 @@ per address, and the number of distinct accounts an address fails on. An
 address over its limits is banned for a while and everything from it is
 refused (the guard keeps the ban); a successful login right after a burst of
 failures on the account, or from an address that failed on other accounts,
-must pass step-up. A failure from the account's own usual network (a
-colleague's typo on a pharmacy's shared line) never counts as stuffing.
+must pass step-up, and so must a login from a network new to its account
+during a portal-wide stuffing wave (many addresses, few tries each). A
+failure from the account's own usual network (a colleague's typo on a
+pharmacy's shared line) never counts as stuffing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["LoginAttacks"]
 
 _ACCOUNT = (Window(900, 60), Window(86_400, 900))
 _ADDRESS = (Window(600, 30),)
+_PORTAL = (Window(600, 30), Window(86_400, 900))
 _HOUR = 3_600.0
 
 
@@ -67,6 +70,17 @@ class LoginAttacks:
                     f"login from an address that failed on {others} other accounts this hour",
                     {"other_accounts": float(others)},
                 )
+            wave, day = store.counts("lf:portal", now, _PORTAL)
+            threshold = max(policy.wave_min_10min, policy.wave_multiple * day / 144)
+            if wave >= threshold and not knows_network(
+                store, event.account, context.prefix, context.asn, now
+            ):
+                return self._challenge(
+                    "login_during_stuffing_wave",
+                    f"login from a new network during a stuffing wave: {int(wave)} failed "
+                    f"logins portal-wide in 10 min (threshold {threshold:.0f})",
+                    {"portal_failures_10min": wave, "threshold": threshold},
+                )
         return None
 
     def _ban(self, context: EventContext, why: str) -> Finding:
@@ -94,6 +108,7 @@ class LoginAttacks:
         if event.kind is EventKind.LOGIN_FAILURE and event.account is not None:
             store.add_counts(f"lf:{event.account}", now, _ACCOUNT)
             store.add_counts(f"lfa:{event.ip}", now, _ADDRESS)
+            store.add_counts("lf:portal", now, _PORTAL)
             # A typo on the account's own usual line is not stuffing (a pharmacy shares one).
             if not knows_network(store, event.account, context.prefix, context.asn, now):
                 store.add_member(f"lfx:{event.ip}", event.account, now, _HOUR)

@@ -4,6 +4,8 @@ Real professionals read from their own site's line or a mobile network; a
 campaign reuses a few rented servers for many accounts. When accounts of
 several different sites read through one hosting operator within a day, each
 of them gets a tighter budget and an alert names the shared infrastructure.
+When the whole portal's unexplained reads in an hour rise well above the
+week's hourly average (many accounts each reading a little), an alert says so.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from rempart.events import EventKind
 from rempart.guard.context import EventContext
 from rempart.guard.decision import Action, ActionKind, Reason, Verdict
 from rempart.guard.policy import Policy
-from rempart.stores.base import StateStore
+from rempart.stores.base import StateStore, Window
 
 __all__ = ["SharedInfrastructure"]
 
 _DAY = 86_400.0
+_PORTAL = (Window(3_600, 60), Window(7 * 86_400, 3_600))
 
 
 class SharedInfrastructure:
@@ -30,6 +33,10 @@ class SharedInfrastructure:
         self.policy = policy.population
 
     def score_one(self, context: EventContext) -> Finding | None:
+        if context.is_read and not context.explained:
+            surge = self._surge(context)
+            if surge is not None:
+                return surge
         if context.network_kind != "hosting" or context.account is None:
             return None
         key = f"infra:{context.asn}"
@@ -54,7 +61,32 @@ class SharedInfrastructure:
             actions=(Action(kind=ActionKind.ALERT, target=f"AS{context.asn}"),),
         )
 
+    def _surge(self, context: EventContext) -> Finding | None:
+        hour, week = self.store.counts("unexplained:portal", context.t, _PORTAL)
+        hour += 1
+        threshold = max(self.policy.surge_min_hour, self.policy.surge_multiple * week / 168)
+        if hour < threshold or self.store.get("surge:alerted", context.t) is not None:
+            return None
+        return Finding(
+            detector=self.name,
+            reason=Reason(
+                detector=self.name,
+                code="unexplained_surge",
+                message=(
+                    f"{int(hour)} unexplained reads portal-wide in the last hour; "
+                    f"threshold {threshold:.0f} ({self.policy.surge_multiple:g}x the week's "
+                    "hourly average)"
+                ),
+                figures={"unexplained_hour": hour, "threshold": threshold},
+            ),
+            actions=(Action(kind=ActionKind.ALERT, target="portal"),),
+        )
+
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
+        if context.is_read and not context.explained and verdict is not Verdict.DENY:
+            self.store.add_counts("unexplained:portal", context.t, _PORTAL)
+            if self._surge(context) is not None:
+                self.store.put("surge:alerted", context.t, context.t, 3_600)
         if (
             context.network_kind == "hosting"
             and context.account is not None

@@ -83,6 +83,8 @@ class Login(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     address_failures_10min: Count = 20
     address_accounts_hour: Count = 3
     ban_minutes: Annotated[float, msgspec.Meta(gt=0)] = 60
+    wave_min_10min: Count = 100
+    wave_multiple: Annotated[float, msgspec.Meta(ge=1)] = 5.0
 
 
 class Volume(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -94,6 +96,8 @@ class Volume(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Population(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sites_per_hosting_network: Count = 3
     tighten: Multiplier = 0.5
+    surge_min_hour: Count = 50
+    surge_multiple: Annotated[float, msgspec.Meta(ge=1)] = 3.0
 
 
 class Response(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
