@@ -37,7 +37,8 @@ class Automation:
         signs: list[str] = []
         tighten = 1.0
         (recent,) = store.counts(f"r10:{event.account}", now, _TEN_MINUTES)
-        gaps = store.get(f"gaps:{event.account}", now) or []
+        pace = store.get(f"pace:{event.account}", now)
+        gaps = pace[1] if pace else []
         short = sum(1 for gap in gaps if gap < policy.short_gap_s)
         if recent + 1 >= policy.reads_10min:
             tighten *= policy.robot
@@ -60,9 +61,7 @@ class Automation:
             return
         store, now = self.store, context.t
         store.add_counts(f"r10:{event.account}", now, _TEN_MINUTES)
-        last = store.get(f"last:{event.account}", now)
-        if last is not None:
-            gaps = store.get(f"gaps:{event.account}", now) or []
-            gaps = [*gaps[-(self.policy.gaps - 1) :], now - last]
-            store.put(f"gaps:{event.account}", gaps, now, 3_600)
-        store.put(f"last:{event.account}", now, now, 3_600)
+        # One value per account: the last read's time and the latest gaps between reads.
+        pace = store.get(f"pace:{event.account}", now)
+        gaps = [] if pace is None else [*pace[1][-(self.policy.gaps - 1) :], now - pace[0]]
+        store.put(f"pace:{event.account}", [now, gaps], now, 3_600)

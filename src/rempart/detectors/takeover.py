@@ -45,7 +45,7 @@ class TakeoverContext:
         self.policy = policy.takeover
 
     def _established(self, account: str, now: float) -> bool:
-        return self.store.member_count(f"days:{account}", now) >= self.policy.established_days
+        return self.store.get(f"est:{account}", now) is not None
 
     def score_one(self, context: EventContext) -> Finding | None:
         event = context.event
@@ -142,11 +142,15 @@ class TakeoverContext:
             return
         if verdict is not Verdict.ALLOW:
             return
-        if event.kind is EventKind.LOGIN_SUCCESS and event.session:
-            store.put(
-                f"sess:{event.session}", [account, context.prefix, context.asn], now, _SESSION_TTL
-            )
-        if event.kind in (EventKind.LOGIN_SUCCESS, EventKind.RECORD_VIEW):
+        if event.kind is EventKind.LOGIN_SUCCESS:
+            if event.session:
+                store.put(
+                    f"sess:{event.session}",
+                    [account, context.prefix, context.asn],
+                    now,
+                    _SESSION_TTL,
+                )
+            # A session keeps its login's network (or is challenged when it moves).
             self.learn_network(context)
 
     def learn_network(self, context: EventContext) -> None:
@@ -155,7 +159,10 @@ class TakeoverContext:
         if account is None:
             return
         store, now = self.store, context.t
-        store.add_member(f"days:{account}", str(int(now // _DAY)), now, 30 * _DAY)
+        if store.add_member(f"days:{account}", str(int(now // _DAY)), now, 30 * _DAY) and (
+            store.member_count(f"days:{account}", now) >= self.policy.established_days
+        ):
+            store.put(f"est:{account}", True, now, 30 * _DAY)
         store.add_member(f"net:{account}", context.prefix, now, _YEAR)
         if context.asn:
             store.add_member(f"asn:{account}", str(context.asn), now, _YEAR)

@@ -41,6 +41,7 @@ class MemoryStore:
         self.max_keys = max_keys
         # key -> [expiry, payload]; dict order is write order (oldest first).
         self._entries: dict[str, list[Any]] = {}
+        self._horizons: dict[tuple[Window, ...], float] = {}
         self.evictions = 0
 
     def __len__(self) -> int:
@@ -72,8 +73,11 @@ class MemoryStore:
             counters = [RollingCount(w.period, w.resolution) for w in windows]
         for counter in counters:
             counter.add(now, amount)
-        # The newest bucket still counts until period + resolution after its start.
-        self._write(key, counters, now + max(w.period + w.resolution for w in windows))
+        horizon = self._horizons.get(windows)
+        if horizon is None:
+            # The newest bucket still counts until period + resolution after its start.
+            horizon = self._horizons[windows] = max(w.period + w.resolution for w in windows)
+        self._write(key, counters, now + horizon)
         return tuple(counter.total(now) for counter in counters)
 
     def counts(self, key: str, now: float, windows: tuple[Window, ...]) -> tuple[float, ...]:
@@ -83,18 +87,21 @@ class MemoryStore:
         return tuple(counter.total(now) for counter in counters)
 
     def add_member(self, key: str, member: str, now: float, ttl: float) -> bool:
-        members: dict[str, float] | None = self._live(key, now)
-        if members is None:
-            members = {}
-        expiry = members.get(member)
-        new = expiry is None or expiry <= now
-        members[member] = now + ttl
         entry = self._entries.get(key)
-        # Always rewrite, so the set counts as recently written for eviction; it lives
-        # as long as its longest-lived member.
-        expiry = now + ttl if entry is None else max(entry[0], now + ttl)
+        until = now + ttl
+        members: dict[str, float]
+        if entry is None or entry[0] <= now:
+            members = {}
+            expiry = until
+        else:
+            members = entry[1]
+            # The set lives as long as its longest-lived member.
+            expiry = entry[0] if entry[0] > until else until
+        previous = members.get(member)
+        members[member] = until
+        # Always rewrite, so the set counts as recently written for eviction.
         self._write(key, members, expiry)
-        return new
+        return previous is None or previous <= now
 
     def has_member(self, key: str, member: str, now: float) -> bool:
         members: dict[str, float] | None = self._live(key, now)
