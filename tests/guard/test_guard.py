@@ -384,6 +384,38 @@ def test_failures_on_three_accounts_ban_the_address() -> None:
     assert verdicts == [Verdict.ALLOW, Verdict.ALLOW, Verdict.DENY]
 
 
+def test_login_from_a_new_network_during_a_stuffing_wave_is_challenged() -> None:
+    """During a portal-wide wave of failures from many addresses, a login from a network the
+    account never used is challenged with the wave's figures; from its usual line it is not."""
+    portal = Portal()
+    _established(portal)
+    for attempt in range(120):  # 120 logins, each from its own address, within 10 minutes
+        address = f"51.75.{attempt // 200}.{attempt % 200 + 2}"
+        portal.decide(gap=4, kind="login_failure", account=f"B{attempt}", ip=address, session=None)
+    usual = portal.login(session="w1")
+    assert usual.verdict is Verdict.ALLOW
+    stranger = portal.login(session="w2", ip="37.160.1.2")  # a mobile network, new to A1
+    assert stranger.verdict is Verdict.CHALLENGE
+    (reason,) = [r for r in stranger.reasons if r.code == "login_during_stuffing_wave"]
+    assert reason.figures["portal_failures_10min"] >= 100
+
+
+def test_surge_of_unexplained_reads_raises_one_alert() -> None:
+    """Fifty unexplained reads portal-wide within an hour raise an alert naming the figure,
+    without refusing anything, and only once that hour."""
+    portal = Portal()
+    alerts = []
+    for index in range(60):
+        account = f"A{index % 2 + 1}"
+        session = f"s{account}"
+        if index < 2:
+            portal.login(session=session, account=account)
+        decision = portal.guard.decide(portal.read(session=session, account=account, gap=20))
+        alerts.extend(r for r in decision.reasons if r.code == "unexplained_surge")
+    assert len(alerts) == 1
+    assert alerts[0].figures["unexplained_hour"] >= 50
+
+
 # The policy.
 
 
