@@ -363,14 +363,14 @@ def _draw_directory(
         dept = department(code)
         population = len(residents[code])
         for profession, profile in PROFILES.items():
+            # Every department has at least one site of each kind, billing offices included.
             count = max(1, round(population * profile.sites_per_100k / 100_000))
-            if profession is Profession.BILLING:
-                count = max(1, count)
             for _ in range(count):
                 site_id = f"S{len(sites) + 1:05d}"
-                commune = f"{code}{1 + int(rng.integers(0, dept.communes)):03d}"[:5]
-                if len(code) == 3:
+                if len(code) == 3:  # overseas: three-digit department, two-digit commune
                     commune = f"{code}{1 + int(rng.integers(0, 99)):02d}"
+                else:
+                    commune = f"{code}{1 + int(rng.integers(0, dept.communes)):03d}"
                 sites.append(
                     Site(
                         site=site_id,
