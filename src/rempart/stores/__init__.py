@@ -1,11 +1,28 @@
 """State stores: where the guard keeps what it remembers, behind one narrow seam.
 
 `StateStore` is the seam; `MemoryStore` its in-process implementation
-(bounded by TTL and a maximum number of keys, snapshot and restore). A Redis
-implementation shares the same contract suite (``tests/stores/contract.py``).
+(bounded by TTL and a maximum number of keys, snapshot and restore);
+`RedisStore` the shared one for many guard instances. Both pass the same
+contract suite (``tests/stores/contract.py``).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from rempart.stores.base import StateStore, Window
 from rempart.stores.memory import MemoryStore
 
-__all__ = ["MemoryStore", "StateStore", "Window"]
+if TYPE_CHECKING:
+    from rempart.stores.redis import RedisStore
+
+__all__ = ["MemoryStore", "RedisStore", "StateStore", "Window"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that the redis client is only loaded by those who use it.
+    if name == "RedisStore":
+        from rempart.stores.redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
