@@ -33,6 +33,17 @@ class Finding:
     tighten: float = 1.0
     context: str | None = None
 
+    @classmethod
+    def challenge(
+        cls, detector: str, code: str, message: str, figures: dict[str, float]
+    ) -> Finding:
+        """A step-up request with its reason and the figures behind it."""
+        return cls(
+            detector=detector,
+            verdict=Verdict.CHALLENGE,
+            reason=Reason(detector=detector, code=code, message=message, figures=figures),
+        )
+
 
 class Detector(Protocol):
     """The detector contract (checked over every detector by ``tests/detectors``)."""

@@ -81,13 +81,15 @@ class Enumeration:
             missing += context.not_found
             mismatched += event.birth_date_match is False
             if lookups >= policy.min_lookups and missing >= policy.not_found_share * lookups:
-                return self._challenge(
+                return Finding.challenge(
+                    self.name,
                     "not_found_share",
                     f"{int(missing)} of {int(lookups)} typed NIRs found nobody in an hour",
                     {"lookups": lookups, "not_found": missing},
                 )
             if mismatched >= policy.birth_date_mismatches:
-                return self._challenge(
+                return Finding.challenge(
+                    self.name,
                     "birth_date_mismatch",
                     f"{int(mismatched)} typed NIRs with a wrong birth date in an hour",
                     {"mismatches": mismatched},
@@ -123,13 +125,6 @@ class Enumeration:
                     f"far from the site's {context.site.department if context.site else '?'}"
                 ),
             ),
-        )
-
-    def _challenge(self, code: str, message: str, figures: dict[str, float]) -> Finding:
-        return Finding(
-            detector=self.name,
-            verdict=Verdict.CHALLENGE,
-            reason=Reason(detector=self.name, code=code, message=message, figures=figures),
         )
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:

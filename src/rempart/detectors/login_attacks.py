@@ -59,13 +59,15 @@ class LoginAttacks:
                 f"lfx:{event.ip}", event.account, now
             )
             if fast >= policy.account_failures_15min or slow >= policy.account_failures_day:
-                return self._challenge(
+                return Finding.challenge(
+                    self.name,
                     "login_after_failures",
                     f"login after {int(fast)} failures in 15 min ({int(slow)} in a day)",
                     {"failures_15min": fast, "failures_day": slow},
                 )
             if others >= 2:
-                return self._challenge(
+                return Finding.challenge(
+                    self.name,
                     "login_from_stuffing_address",
                     f"login from an address that failed on {others} other accounts this hour",
                     {"other_accounts": float(others)},
@@ -75,7 +77,8 @@ class LoginAttacks:
             if wave >= threshold and not knows_network(
                 store, event.account, context.prefix, context.asn, now
             ):
-                return self._challenge(
+                return Finding.challenge(
+                    self.name,
                     "login_during_stuffing_wave",
                     f"login from a new network during a stuffing wave: {int(wave)} failed "
                     f"logins portal-wide in 10 min (threshold {threshold:.0f})",
@@ -93,13 +96,6 @@ class LoginAttacks:
                 Action(kind=ActionKind.BAN_ADDRESS, target=context.event.ip, until=until),
                 Action(kind=ActionKind.ALERT, target=context.event.ip),
             ),
-        )
-
-    def _challenge(self, code: str, message: str, figures: dict[str, float]) -> Finding:
-        return Finding(
-            detector=self.name,
-            verdict=Verdict.CHALLENGE,
-            reason=Reason(detector=self.name, code=code, message=message, figures=figures),
         )
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:

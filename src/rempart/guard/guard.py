@@ -35,6 +35,14 @@ _LOCK_TTL = 365 * 86_400.0
 _RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
 
 
+def _refusal(event: Event, code: str, message: str, figures: dict[str, float]) -> Decision:
+    """The guard's own denial of an event (a standing lock or ban), with its figure."""
+    reason = Reason(detector="guard", code=code, message=message, figures=figures)
+    return Decision(
+        event_id=event.event_id, verdict=Verdict.DENY, reasons=(reason,), time=event.time
+    )
+
+
 def _clock(seconds: float) -> str:
     """An event time as ``2022-02-21 08:13 UTC`` for a reason."""
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -152,39 +160,22 @@ class Guard:
     def _enforced(self, context: EventContext) -> Decision | None:
         """A standing lock on the account or ban on the address refuses the event."""
         event, store, now = context.event, self.store, context.t
-        if event.account is not None:
-            lock = store.get(f"lock:{event.account}", now)
-            if lock is not None:
-                return Decision(
-                    event_id=event.event_id,
-                    verdict=Verdict.DENY,
-                    reasons=(
-                        Reason(
-                            detector="guard",
-                            code="account_locked",
-                            message=(
-                                f"account locked since {_clock(lock[0])} ({lock[1]}); "
-                                "awaiting an out-of-band reset"
-                            ),
-                            figures={"locked_since": float(lock[0])},
-                        ),
-                    ),
-                    time=event.time,
-                )
+        lock = store.get(f"lock:{event.account}", now) if event.account is not None else None
+        if lock is not None:
+            return _refusal(
+                event,
+                "account_locked",
+                f"account locked since {_clock(lock[0])} ({lock[1]}); "
+                "awaiting an out-of-band reset",
+                {"locked_since": float(lock[0])},
+            )
         ban = store.get(f"ban:{event.ip}", now)
         if ban is not None:
-            return Decision(
-                event_id=event.event_id,
-                verdict=Verdict.DENY,
-                reasons=(
-                    Reason(
-                        detector="guard",
-                        code="address_banned",
-                        message=f"address banned until {_clock(ban[0])} ({ban[1]})",
-                        figures={"banned_until": float(ban[0])},
-                    ),
-                ),
-                time=event.time,
+            return _refusal(
+                event,
+                "address_banned",
+                f"address banned until {_clock(ban[0])} ({ban[1]})",
+                {"banned_until": float(ban[0])},
             )
         return None
 
