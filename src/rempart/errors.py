@@ -6,7 +6,9 @@ The tree::
     ├── ConfigError          invalid configuration: names the key and the expected form
     ├── RecordError          one bad input record, with its location (source, line, field)
     ├── InputError           an input that cannot be read at all (missing file, unknown format)
-    └── NirError             a NIR that fails validation (carries no clear digits in its message)
+    ├── NirError             a NIR that fails validation (carries no clear digits in its message)
+    └── EnforcementError     an enforcer could not carry out or lift an action
+                             (defined in `rempart.response.enforcers`)
 
 Bulk readers never raise `RecordError` for a bad record: they collect it (see
 `rempart.ingestion.Rejected`) and keep every good record.

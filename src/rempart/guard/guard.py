@@ -250,3 +250,8 @@ class Guard:
         """Lift an account's lock (after the out-of-band reset)."""
         when = (now or datetime.now(UTC)).timestamp()
         self.store.put(f"lock:{account}", None, when, 1e-9)
+
+    def lift_ban(self, address: str, now: datetime | None = None) -> None:
+        """Lift an address's ban (an analyst's word, or the end of an incident)."""
+        when = (now or datetime.now(UTC)).timestamp()
+        self.store.put(f"ban:{address}", None, when, 1e-9)

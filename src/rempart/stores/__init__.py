@@ -15,8 +15,9 @@ from rempart.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
     from rempart.stores.redis import RedisStore
+    from rempart.stores.resilient import ResilientStore
 
-__all__ = ["MemoryStore", "RedisStore", "StateStore", "Window"]
+__all__ = ["MemoryStore", "RedisStore", "ResilientStore", "StateStore", "Window"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +26,8 @@ def __getattr__(name: str) -> Any:
         from rempart.stores.redis import RedisStore
 
         return RedisStore
+    if name == "ResilientStore":
+        from rempart.stores.resilient import ResilientStore
+
+        return ResilientStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

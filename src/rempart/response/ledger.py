@@ -1,0 +1,266 @@
+"""The action ledger: every containment action and every lift, append-only, with its trigger.
+
+Records are never rewritten: a change of state (an enforcer failed) is a new
+entry with the same id, and a lift is a new record naming the ids it ends.
+The ledger reads no clock: every call takes the time.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> from rempart.guard.decision import Action, ActionKind, Decision, Verdict
+>>> t0 = datetime(2022, 3, 1, 9, 0, tzinfo=UTC)
+>>> ledger = MemoryLedger()
+>>> ban = Action(kind=ActionKind.BAN_ADDRESS, target="51.75.3.7", until=t0 + timedelta(hours=1))
+>>> decision = Decision(event_id="ev1", verdict=Verdict.DENY, actions=(ban,), time=t0)
+>>> [r.target for r in ledger.record(decision, "guard:login_attacks")]
+['51.75.3.7']
+>>> len(ledger.active(t0 + timedelta(minutes=30))), len(ledger.active(t0 + timedelta(hours=2)))
+(1, 0)
+>>> ledger.lift("51.75.3.7", ActionKind.BAN_ADDRESS, by="analyst:alice", now=t0).lifts
+(1,)
+>>> ledger.active(t0 + timedelta(minutes=30))
+[]
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import msgspec
+import structlog
+
+from rempart.guard.decision import ActionKind, Decision
+from rempart.ingestion.rejected import rejected_from_error
+from rempart.response.record import LIFTABLE, ActionRecord, RecordState
+
+__all__ = ["ActionLedger", "JsonlLedger", "MemoryLedger"]
+
+_log = structlog.get_logger(__name__)
+_PRIVATE_MODE: Final = 0o600  # the ledger names accounts and addresses
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{name}: expected an aware datetime")
+    return moment.astimezone(UTC)
+
+
+class ActionLedger(ABC):
+    """Append-only history of actions; subclasses decide where entries persist.
+
+    ``record`` turns a decision's actions into records, ``fail`` marks one as
+    not carried out, ``lift`` ends the locks or bans in force on a target,
+    and ``active`` lists what is in force at a given time.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[ActionRecord] = []
+        self._current: dict[int, ActionRecord] = {}
+        self._ended: dict[int, int] = {}  # record id -> id of the lift that ended it
+        self._lock = threading.Lock()
+
+    # -- persistence seam --------------------------------------------------------------
+
+    @abstractmethod
+    def _persist(self, entry: ActionRecord) -> None:
+        """Make ``entry`` durable before it becomes visible."""
+
+    def _load(self, entry: ActionRecord) -> None:
+        """Fold one entry into the current view (in file order on replay)."""
+        self._entries.append(entry)
+        self._current[entry.id] = entry
+        for ended in entry.lifts:
+            self._ended.setdefault(ended, entry.id)
+
+    def _append(self, entry: ActionRecord) -> ActionRecord:
+        self._persist(entry)
+        self._load(entry)
+        return entry
+
+    def _next_id(self) -> int:
+        return max(self._current, default=0) + 1
+
+    # -- writing -----------------------------------------------------------------------
+
+    def record(
+        self, decision: Decision, trigger: str, now: datetime | None = None
+    ) -> list[ActionRecord]:
+        """Record each of ``decision``'s actions, triggered by ``trigger`` (``guard:budget``).
+
+        The records are timed at ``now``, else at the decision's time; a
+        decision with neither is refused (the ledger reads no clock).
+        """
+        moment = now if now is not None else decision.time
+        if moment is None:
+            raise ValueError("now: the decision has no time; pass the time of the action")
+        moment = _utc(moment, "now")
+        reasons = tuple(reason.code for reason in decision.reasons)
+        with self._lock:
+            next_id = self._next_id()
+            records = [
+                ActionRecord(
+                    id=next_id + offset,
+                    time=moment,
+                    kind=action.kind,
+                    target=action.target,
+                    until=None if action.until is None else _utc(action.until, "until"),
+                    trigger=trigger,
+                    event_id=decision.event_id,
+                    reasons=reasons,
+                )
+                for offset, action in enumerate(decision.actions)
+            ]
+            for record in records:
+                self._append(record)
+        return records
+
+    def fail(self, record_id: int, error: str) -> ActionRecord:
+        """Mark record ``record_id`` as not carried out by some enforcer, with the error."""
+        with self._lock:
+            current = self._current[record_id]
+            return self._append(
+                msgspec.structs.replace(current, state=RecordState.FAILED, error=error)
+            )
+
+    def lift(self, target: str, kind: ActionKind, by: str, now: datetime) -> ActionRecord | None:
+        """End every ``kind`` (lock or ban) in force on ``target`` at ``now``, on ``by``'s word.
+
+        Returns the lift record, or None when nothing was in force (lifting
+        twice is harmless).
+        """
+        if kind not in LIFTABLE:
+            raise ValueError(f"kind: expected one of {sorted(LIFTABLE)}, got {kind.value!r}")
+        moment = _utc(now, "now")
+        with self._lock:
+            ended = tuple(
+                record.id
+                for record in self._in_force(moment)
+                if record.kind is kind and record.target == target
+            )
+            if not ended:
+                return None
+            return self._append(
+                ActionRecord(
+                    id=self._next_id(),
+                    time=moment,
+                    kind=kind,
+                    target=target,
+                    trigger=by,
+                    state=RecordState.LIFTED,
+                    lifts=ended,
+                )
+            )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _in_force(self, now: datetime) -> Iterator[ActionRecord]:
+        for record in self._current.values():
+            if record.id not in self._ended and record.in_force_at(now):
+                yield record
+
+    def active(self, now: datetime) -> list[ActionRecord]:
+        """Locks and bans in force at ``now``: not expired, not lifted (failed ones included)."""
+        moment = _utc(now, "now")
+        with self._lock:
+            return sorted(self._in_force(moment), key=lambda record: record.id)
+
+    def lifted(self, now: datetime) -> list[ActionRecord]:
+        """Locks and bans lifted early that, unlifted, would still be in force at ``now``."""
+        moment = _utc(now, "now")
+        with self._lock:
+            return [
+                record
+                for record in sorted(self._current.values(), key=lambda r: r.id)
+                if record.id in self._ended and record.in_force_at(moment)
+            ]
+
+    def get(self, record_id: int) -> ActionRecord:
+        """The current version of record ``record_id`` (KeyError when unknown)."""
+        with self._lock:
+            return self._current[record_id]
+
+    def records(self) -> list[ActionRecord]:
+        """The current version of every record, by id."""
+        with self._lock:
+            return sorted(self._current.values(), key=lambda record: record.id)
+
+    def history(self) -> list[ActionRecord]:
+        """Every entry ever appended, in order."""
+        with self._lock:
+            return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._current)
+
+
+class MemoryLedger(ActionLedger):
+    """A ledger held in memory (tests, replay, a single short-lived process)."""
+
+    def _persist(self, entry: ActionRecord) -> None:
+        """Nothing to persist."""
+
+
+class JsonlLedger(ActionLedger):
+    """A ledger kept in a JSON Lines file, one entry per line, replayed when opened.
+
+    Each entry is written and flushed to disk before it counts. A final line
+    torn by a crash mid-write is dropped (with a warning) and cut from the
+    file; any other bad line is a `RecordError` with its line number. The
+    file is created readable by its owner only. One process writes a given
+    file (ids are allocated in memory); others may read it by opening it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._encoder = msgspec.json.Encoder()
+        self._replay()
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE_MODE)
+        self._file = os.fdopen(descriptor, "ab")
+
+    def _replay(self) -> None:
+        if not self.path.exists():
+            return
+        decoder = msgspec.json.Decoder(ActionRecord)
+        content = self.path.read_bytes()
+        lines = content.split(b"\n")
+        complete_length = 0
+        for number, line in enumerate(lines, start=1):
+            is_last = number == len(lines)
+            if is_last and not line:
+                break
+            try:
+                entry = decoder.decode(line)
+            except (msgspec.DecodeError, UnicodeDecodeError) as error:
+                if is_last:  # no trailing newline: a write the process never finished
+                    _log.warning("ledger_torn_line_dropped", path=str(self.path), line=number)
+                    os.truncate(self.path, complete_length)
+                    return
+                raise rejected_from_error(
+                    error, source=str(self.path), line=number, raw=""
+                ).to_error() from None
+            if is_last:  # a whole record without its newline: complete it
+                with self.path.open("ab") as output:
+                    output.write(b"\n")
+            else:
+                complete_length += len(line) + 1
+            self._load(entry)
+
+    def _persist(self, entry: ActionRecord) -> None:
+        self._file.write(self._encoder.encode(entry) + b"\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Close the file; the ledger can no longer be written."""
+        self._file.close()
+
+    def __enter__(self) -> JsonlLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
