@@ -260,3 +260,114 @@ def policy(path: Path | None) -> None:
 
     loaded = Policy.from_toml(path) if path else Policy.default()
     click.echo(json.dumps(loaded.to_dict(), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.option(
+    "--world",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    required=True,
+    help="Directory with sites.jsonl, accounts.jsonl (and canaries.txt, networks.csv).",
+)
+@click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="API key file (hashes only; create keys with `rempart keys add`).",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path, exists=True),
+    help="Policy TOML (default: the shipped policy).",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    help="Share state through Redis (redis://host:port/db); default: in-process memory.",
+)
+@click.option(
+    "--on-store-error",
+    type=click.Choice(["error", "open", "closed"]),
+    default="error",
+    show_default=True,
+    help="When the store does not answer: 503, allow (fail-open) or deny (fail-closed).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@_clean_errors
+def serve(
+    world: Path,
+    keys_path: Path,
+    policy_path: Path | None,
+    redis_url: str | None,
+    on_store_error: str,
+    host: str,
+    port: int,
+) -> None:
+    """Serve the decision API (OpenAPI at /openapi.json, key required)."""
+    from typing import Literal
+
+    from rempart.guard import Guard, Knowledge, Policy
+    from rempart.service import ApiKeys, create_app
+    from rempart.service import serve as run
+    from rempart.stores import MemoryStore, StateStore
+
+    policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
+    store: StateStore = MemoryStore()
+    if redis_url:
+        import redis
+
+        from rempart.stores import RedisStore
+
+        store = RedisStore(redis.Redis.from_url(redis_url))
+    mode: Literal["error", "open", "closed"] = (
+        "open" if on_store_error == "open" else "closed" if on_store_error == "closed" else "error"
+    )
+    guard = Guard(Knowledge.from_world(world), store=store, policy=policy)
+    app = create_app(guard, ApiKeys.load(keys_path), on_store_error=mode)
+    click.echo(f"rempart: decision API on http://{host}:{port} (state: {redis_url or 'memory'})")
+    run(app, host=host, port=port)
+
+
+@main.group()
+def keys() -> None:
+    """Manage the decision API's keys (stored hashed with argon2id)."""
+
+
+@keys.command(name="add")
+@click.argument("label")
+@click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="API key file (created if missing).",
+)
+@_clean_errors
+def keys_add(label: str, keys_path: Path) -> None:
+    """Create a key for LABEL and print it once; only its hash is kept."""
+    from rempart.service import ApiKeys
+
+    store = ApiKeys.load(keys_path)
+    key_id, clear = store.generate(label)
+    store.save(keys_path)
+    click.echo(f"key {key_id} for {label!r} (shown once):")
+    click.echo(clear.reveal().decode())
+
+
+@keys.command(name="revoke")
+@click.argument("key_id")
+@click.option("--keys", "keys_path", type=click.Path(path_type=Path, exists=True), required=True)
+@_clean_errors
+def keys_revoke(key_id: str, keys_path: Path) -> None:
+    """Revoke a key by its id."""
+    from rempart.service import ApiKeys
+
+    store = ApiKeys.load(keys_path)
+    if not store.revoke(key_id):
+        click.echo(f"rempart: error: no key {key_id}", err=True)
+        sys.exit(2)
+    store.save(keys_path)
+    click.echo(f"key {key_id} revoked")

@@ -7,6 +7,7 @@ The tree::
     ├── RecordError          one bad input record, with its location (source, line, field)
     ├── InputError           an input that cannot be read at all (missing file, unknown format)
     ├── NirError             a NIR that fails validation (carries no clear digits in its message)
+    ├── StoreUnavailableError  the guard's state store does not answer (fail-closed, HTTP 503)
     └── EnforcementError     an enforcer could not carry out or lift an action
                              (defined in `rempart.response.enforcers`)
 
@@ -16,7 +17,14 @@ Bulk readers never raise `RecordError` for a bad record: they collect it (see
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "NirError", "RecordError", "RempartError"]
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "NirError",
+    "RecordError",
+    "RempartError",
+    "StoreUnavailableError",
+]
 
 
 class RempartError(Exception):
@@ -59,3 +67,7 @@ class RecordError(RempartError):
 
 class NirError(RempartError):
     """A NIR failed validation. The message never contains the number itself."""
+
+
+class StoreUnavailableError(RempartError):
+    """The guard's state store does not answer and the guard fails closed: refuse the request."""

@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -127,6 +127,10 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
 
     def __post_init__(self) -> None:
         # Raised as ValueError so that msgspec reports it as a located ValidationError.
+        try:
+            self.time.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError("time: out of range once converted to UTC") from None
         try:
             ipaddress.ip_address(self.ip)
         except ValueError:

@@ -18,13 +18,12 @@ import pytest
 import redis
 
 from detectors.stream import build_stream, knowledge
-from rempart.errors import ConfigError
+from rempart.errors import ConfigError, StoreUnavailableError
 from rempart.events import Event
 from rempart.evidence import CareEvidence
 from rempart.guard import Decision, Guard
 from rempart.stores import MemoryStore, RedisStore, ResilientStore
 from rempart.stores.base import StateStore, Window
-from rempart.stores.resilient import StoreUnavailable
 
 from .contract import StoreContract, StoreFactory
 
@@ -122,11 +121,11 @@ def test_fail_open_serves_from_local_state() -> None:
 
 
 def test_fail_closed_refuses() -> None:
-    """Once the primary is unreachable, mode closed raises StoreUnavailable on every call,
+    """Once the primary is unreachable, mode closed raises StoreUnavailableError on every call,
     chained to the connection error, without waiting on the primary each time."""
     h = harness("closed")
     h.primary.down = True
-    with pytest.raises(StoreUnavailable, match="failing closed") as raised:
+    with pytest.raises(StoreUnavailableError, match="failing closed") as raised:
         h.store.get("k", 0.0)
     assert isinstance(raised.value.__context__, redis.ConnectionError)
     for call in (
@@ -134,7 +133,7 @@ def test_fail_closed_refuses() -> None:
         lambda: h.store.has_member("s", "x", 1.0),
         lambda: h.store.put("v", 1, 1.0, ttl=10.0),
     ):
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailableError):
             call()
     assert h.primary.calls == 1
     assert (h.store.degraded, h.store.errors) == (True, 1)
@@ -148,11 +147,11 @@ def test_recovers_once_the_retry_is_due(mode: Literal["open", "closed"]) -> None
     h = harness(mode, retry_after=5.0)
     h.store.put("v", "primary", 0.0, ttl=600.0)
     h.primary.down = True
-    with pytest.raises(StoreUnavailable) if mode == "closed" else nullcontext():
+    with pytest.raises(StoreUnavailableError) if mode == "closed" else nullcontext():
         h.store.put("v", "local", 1.0, ttl=600.0)
     h.primary.down = False
     h.clock.now += 4.9
-    with pytest.raises(StoreUnavailable) if mode == "closed" else nullcontext():
+    with pytest.raises(StoreUnavailableError) if mode == "closed" else nullcontext():
         assert h.store.get("v", 2.0) == "local"
     assert h.primary.calls == 2
     h.clock.now += 0.1
@@ -208,9 +207,9 @@ def test_snapshot_and_restore_never_fall_back() -> None:
     h = harness("open")
     data = h.store.snapshot()
     h.primary.down = True
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(StoreUnavailableError):
         h.store.snapshot()
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(StoreUnavailableError):
         h.store.restore(data)
     assert h.store.degraded
 
@@ -402,7 +401,7 @@ def test_guard_rides_out_a_redis_outage(
                 else:
                     guard.decide(item)
                     decided += 1
-            except StoreUnavailable:
+            except StoreUnavailableError:
                 refused += 1
         assert store.degraded
         assert store.errors == 1  # the retry is not due: Redis was asked once

@@ -31,9 +31,10 @@ from rempart.guard.decision import Reason, Verdict
 from rempart.guard.policy import Policy
 from rempart.stores.base import StateStore, Window
 
-__all__ = ["UnexplainedBudget"]
+__all__ = ["BUDGET_WINDOWS", "UnexplainedBudget"]
 
-_WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
+BUDGET_WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
+"""The hour, day and week an account's unexplained reads are counted in, under ``u:<account>``."""
 _NAMES = ("an hour", "24 h", "7 days")
 
 
@@ -67,7 +68,7 @@ class UnexplainedBudget:
 
     def _spent(self, context: EventContext) -> tuple[float, ...]:
         account = context.event.account
-        totals = self.store.counts(f"u:{account}", context.t, _WINDOWS)
+        totals = self.store.counts(f"u:{account}", context.t, BUDGET_WINDOWS)
         base = self.store.get(f"u0:{account}", context.t)
         if base is None:
             return totals
@@ -106,9 +107,9 @@ class UnexplainedBudget:
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         if context.is_read and not context.explained and verdict is not Verdict.DENY:
-            self.store.add_counts(f"u:{context.event.account}", context.t, _WINDOWS)
+            self.store.add_counts(f"u:{context.event.account}", context.t, BUDGET_WINDOWS)
 
     def refresh(self, account: str, now: float, grace_s: float) -> None:
         """After a passed step-up: what was spent so far no longer counts (for ``grace_s``)."""
-        totals = self.store.counts(f"u:{account}", now, _WINDOWS)
+        totals = self.store.counts(f"u:{account}", now, BUDGET_WINDOWS)
         self.store.put(f"u0:{account}", list(totals), now, grace_s)

@@ -7,7 +7,7 @@ reset, timed out), the store turns *degraded*:
 - in mode ``"open"`` it answers from a local fallback store (a `MemoryStore`
   unless one is given), so the guard keeps deciding on the state this instance
   builds up while the primary is away;
-- in mode ``"closed"`` it raises `StoreUnavailable`, so the caller refuses.
+- in mode ``"closed"`` it raises `StoreUnavailableError`, so the caller refuses.
 
 While degraded, it does not wait on the primary for every call: it tries it
 again once ``retry_after`` seconds have passed on its clock, and returns to it
@@ -23,7 +23,7 @@ Degraded state is local: what the fallback learns during an outage is not
 written back to the primary, and stays in the fallback (expiring in event
 time) for the next outage. `snapshot` and `restore` never fall back: a
 snapshot of the local state is not the primary's, so they raise
-`StoreUnavailable` while the primary is unreachable, whatever the mode.
+`StoreUnavailableError` while the primary is unreachable, whatever the mode.
 
 >>> from rempart.stores.memory import MemoryStore
 >>> store = ResilientStore(MemoryStore(), mode="open")
@@ -41,11 +41,11 @@ from typing import Any, Literal, TypeVar
 
 import redis
 
-from rempart.errors import ConfigError, RempartError
+from rempart.errors import ConfigError, StoreUnavailableError
 from rempart.stores.base import StateStore, Window
 from rempart.stores.memory import MemoryStore
 
-__all__ = ["CONNECTION_ERRORS", "ResilientStore", "StoreUnavailable"]
+__all__ = ["CONNECTION_ERRORS", "ResilientStore"]
 
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     redis.ConnectionError,  # also BusyLoadingError: a restarted server still loading
@@ -57,17 +57,13 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 _T = TypeVar("_T")
 
 
-class StoreUnavailable(RempartError):  # noqa: N818 -- the name agreed for the guard service
-    """The state store cannot be reached and the guard fails closed: refuse the request."""
-
-
 class ResilientStore:
     """A `StateStore` that follows a configured mode when its primary is unreachable.
 
     Parameters:
         primary: the store every call goes to while it answers.
         mode: ``"open"`` serves from ``fallback`` while degraded; ``"closed"``
-            raises `StoreUnavailable`.
+            raises `StoreUnavailableError`.
         fallback: the local store used in mode ``"open"`` (a new `MemoryStore`
             when None); not allowed in mode ``"closed"``.
         retry_after: seconds of ``clock`` between attempts to reach the primary
@@ -128,7 +124,7 @@ class ResilientStore:
     # -- routing ----------------------------------------------------------------------
 
     def _refuse(self) -> StateStore:
-        raise StoreUnavailable(f"state store unreachable, failing closed ({self.last_error})")
+        raise StoreUnavailableError(f"state store unreachable, failing closed ({self.last_error})")
 
     def _route(self, call: Callable[[StateStore], _T], refuge: Callable[[], StateStore]) -> _T:
         """``call`` on the primary when it is healthy or due for a retry, else on ``refuge``."""
@@ -185,9 +181,9 @@ class ResilientStore:
         self._route(lambda s: s.put(key, value, now, ttl), self._refuge)
 
     def snapshot(self) -> bytes:
-        """The primary's snapshot; `StoreUnavailable` while it is unreachable, in either mode."""
+        """The primary's snapshot; `StoreUnavailableError` while it is unreachable (any mode)."""
         return self._route(lambda s: s.snapshot(), self._refuse)
 
     def restore(self, data: bytes) -> None:
-        """Restore the primary; `StoreUnavailable` while it is unreachable, in either mode."""
+        """Restore the primary; `StoreUnavailableError` while it is unreachable, in either mode."""
         self._route(lambda s: s.restore(data), self._refuse)

@@ -1,0 +1,43 @@
+"""`rempart keys` and `rempart serve` at the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from rempart.cli import main
+from rempart.service import ApiKeys
+
+
+def test_keys_add_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path) -> None:
+    """The clear key is printed, the file holds an argon2id hash, and the key verifies."""
+    path = tmp_path / "keys.json"
+    result = CliRunner().invoke(main, ["keys", "add", "console", "--keys", str(path)])
+    assert result.exit_code == 0, result.output
+    clear = result.output.strip().splitlines()[-1]
+    stored = path.read_text()
+    assert clear not in stored
+    assert json.loads(stored)["keys"][0]["hash"].startswith("$argon2id$")
+    assert ApiKeys.load(path).verify(clear) is not None
+
+
+def test_keys_revoke_refuses_the_key_afterwards(tmp_path: Path) -> None:
+    """A revoked key no longer verifies; revoking an unknown id exits 2."""
+    path = tmp_path / "keys.json"
+    added = CliRunner().invoke(main, ["keys", "add", "portal", "--keys", str(path)])
+    clear = added.output.strip().splitlines()[-1]
+    key_id = added.output.split()[1]
+    revoked = CliRunner().invoke(main, ["keys", "revoke", key_id, "--keys", str(path)])
+    assert revoked.exit_code == 0
+    assert ApiKeys.load(path).verify(clear) is None
+    unknown = CliRunner().invoke(main, ["keys", "revoke", "nope", "--keys", str(path)])
+    assert unknown.exit_code == 2
+
+
+def test_serve_needs_a_world_and_a_key_file() -> None:
+    """`rempart serve` without its required options exits with a usage error."""
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 2
+    assert "--world" in result.output
