@@ -213,7 +213,7 @@ def test_an_account_with_a_slash_is_addressable() -> None:
         ("/v1/decide", {"event_id": 7}, "$.event_id", "Expected `str`, got `int`"),
         ("/v1/decide/batch", [{}, {"kind": "teleport"}], "$[1].kind", "Invalid enum value"),
         ("/v1/step-up", {"event": {"kind": "teleport"}}, "$.event.kind", "Invalid enum value"),
-        ("/v1/decide", {"time": "0001-01-01T00:00:00+01:00"}, "$.time", "outside years"),
+        ("/v1/decide", {"time": "0001-01-01T00:00:00+01:00"}, "$.time", "out of range"),
     ],
 )
 def test_a_bad_event_is_a_422_naming_the_field(
