@@ -6,21 +6,19 @@ import dataclasses
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from attack_world import attack_table, reduced_world
 
 from rempart.errors import ConfigError
 from rempart.ingestion import table_to_events
-from rempart.pseudonym import Pseudonymizer
-from rempart.testbed.attacks import AttackContext, credential_stuffing
-from rempart.testbed.columns import EventBuffer
+from rempart.testbed.attacks import credential_stuffing
 from rempart.testbed.geography import NetworkKind
-from rempart.testbed.presets import PRESETS
-from rempart.testbed.simulate import key_for_seed as key_of_seed
-from rempart.testbed.world import World, build_world
+from rempart.testbed.world import World
 
 NAME = credential_stuffing.NAME
 SEED = 1
@@ -29,22 +27,8 @@ PARAMS = credential_stuffing.CredentialStuffing(attempts=3_000, successes=3)
 Rows = list[dict[str, Any]]
 
 
-def _world(seed: int) -> tuple[World, pa.Table]:
-    preset = dataclasses.replace(
-        PRESETS["small"], subjects=20_000, focus_departments=("35",), attacks={}
-    )
-    return build_world(preset, seed, Pseudonymizer(key_of_seed(seed)))
-
-
-def _generate(
-    world: World, identities: pa.Table, params: credential_stuffing.CredentialStuffing
-) -> pa.Table:
-    context = AttackContext(world, EventBuffer(), identities)
-    credential_stuffing.SCENARIO.generate(context, params)
-    events, truth = context.events.to_tables()
-    return events.append_column("label", truth.column("label")).append_column(
-        "attacker", truth.column("attacker")
-    )
+_world = reduced_world
+_generate = partial(attack_table, credential_stuffing.SCENARIO)
 
 
 @pytest.fixture(scope="module")

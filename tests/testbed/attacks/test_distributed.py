@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from attack_world import attack_table, reduced_world
 
 from rempart.directory import Profession
 from rempart.ingestion import table_to_events
-from rempart.pseudonym import Pseudonymizer
-from rempart.testbed.attacks import AttackContext, distributed
+from rempart.testbed.attacks import distributed
 from rempart.testbed.attacks.infrastructure import robot_user_agents
-from rempart.testbed.columns import EventBuffer
 from rempart.testbed.geography import NetworkKind
-from rempart.testbed.presets import PRESETS
-from rempart.testbed.simulate import key_for_seed as key_of_seed
-from rempart.testbed.world import World, build_world
+from rempart.testbed.world import World
 
 NAME = distributed.NAME
 SEED = 1
@@ -29,20 +26,8 @@ PARAMS = distributed.Distributed(accounts=25, reads_per_account=40)
 Rows = list[dict[str, Any]]
 
 
-def _world(seed: int) -> tuple[World, pa.Table]:
-    preset = dataclasses.replace(
-        PRESETS["small"], subjects=20_000, focus_departments=("35",), attacks={}
-    )
-    return build_world(preset, seed, Pseudonymizer(key_of_seed(seed)))
-
-
-def _generate(world: World, identities: pa.Table, params: distributed.Distributed) -> pa.Table:
-    context = AttackContext(world, EventBuffer(), identities)
-    distributed.SCENARIO.generate(context, params)
-    events, truth = context.events.to_tables()
-    return events.append_column("label", truth.column("label")).append_column(
-        "attacker", truth.column("attacker")
-    )
+_world = reduced_world
+_generate = partial(attack_table, distributed.SCENARIO)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,18 +9,14 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from attack_world import attack_table, reduced_world, with_traffic
 
 from rempart.directory import Profession
 from rempart.nir import make_nir, parse_nir, validate_nir
-from rempart.pseudonym import Pseudonymizer
-from rempart.testbed.attacks import AttackContext, enumeration
+from rempart.testbed.attacks import enumeration
 from rempart.testbed.attacks.infrastructure import robot_user_agents
-from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.geography import NetworkKind
-from rempart.testbed.presets import PRESETS
-from rempart.testbed.simulate import key_for_seed as key_of_seed
-from rempart.testbed.traffic import generate_history, generate_legitimate
-from rempart.testbed.world import World, build_world
+from rempart.testbed.world import World
 from rempart.truth import LEGITIMATE
 
 NAME = enumeration.NAME
@@ -48,37 +43,15 @@ class Run:
         return [e for e in self.attack if e["kind"] == "record_view"]
 
 
-def _world() -> tuple[World, pa.Table]:
-    preset = dataclasses.replace(
-        PRESETS["small"], subjects=20_000, focus_departments=("35",), attacks={}
-    )
-    return build_world(preset, SEED, Pseudonymizer(key_of_seed(SEED)))
-
-
 def _attack_only() -> pa.Table:
-    world, identities = _world()
-    context = AttackContext(world, EventBuffer(), identities)
-    enumeration.SCENARIO.generate(context, PARAMS)
-    events, truth = context.events.to_tables()
-    return events.append_column("attacker", truth.column("attacker"))
+    return attack_table(enumeration.SCENARIO, *reduced_world(SEED), PARAMS)
 
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    world, identities = _world()
-    events, evidence = EventBuffer(), EvidenceBuffer()
-    generate_history(world, evidence)
-    generate_legitimate(world, events, evidence)
-    before = len(evidence)
-    context = AttackContext(world, events, identities)
-    enumeration.SCENARIO.generate(context, PARAMS)
-    table, truth = events.to_tables()
-    rows = table.to_pylist()
-    for row, label, attacker in zip(
-        rows, truth.column("label").to_pylist(), truth.column("attacker").to_pylist(), strict=True
-    ):
-        row["label"], row["attacker"] = label, attacker
-    return Run(world, identities, rows, before, len(evidence))
+    world, identities = reduced_world(SEED)
+    rows, before, after = with_traffic(enumeration.SCENARIO, world, identities, PARAMS)
+    return Run(world, identities, rows, before, after)
 
 
 def test_candidates_step_the_serial_around_the_leaked_nir() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,15 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
+from attack_world import attack_table, reduced_world, with_traffic
 
 from rempart.directory import Account
-from rempart.pseudonym import Pseudonymizer
-from rempart.testbed.attacks import AttackContext, insider_curiosity
-from rempart.testbed.columns import EventBuffer, EvidenceBuffer
-from rempart.testbed.presets import PRESETS
-from rempart.testbed.simulate import key_for_seed as key_of_seed
-from rempart.testbed.traffic import generate_history, generate_legitimate
-from rempart.testbed.world import World, build_world
+from rempart.testbed.attacks import insider_curiosity
+from rempart.testbed.world import World
 from rempart.truth import LEGITIMATE
 
 NAME = insider_curiosity.NAME
@@ -51,37 +46,15 @@ class Run:
         return next(a for a in self.world.accounts if a.account == account)
 
 
-def _world() -> tuple[World, pa.Table]:
-    preset = dataclasses.replace(
-        PRESETS["small"], subjects=20_000, focus_departments=("35",), attacks={}
-    )
-    return build_world(preset, SEED, Pseudonymizer(key_of_seed(SEED)))
-
-
 def _attack_only() -> pa.Table:
-    world, identities = _world()
-    context = AttackContext(world, EventBuffer(), identities)
-    insider_curiosity.SCENARIO.generate(context, PARAMS)
-    events, truth = context.events.to_tables()
-    return events.append_column("attacker", truth.column("attacker"))
+    return attack_table(insider_curiosity.SCENARIO, *reduced_world(SEED), PARAMS)
 
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    world, identities = _world()
-    events, evidence = EventBuffer(), EvidenceBuffer()
-    generate_history(world, evidence)
-    generate_legitimate(world, events, evidence)
-    before = len(evidence)
-    context = AttackContext(world, events, identities)
-    insider_curiosity.SCENARIO.generate(context, PARAMS)
-    table, truth = events.to_tables()
-    rows = table.to_pylist()
-    for row, label, attacker in zip(
-        rows, truth.column("label").to_pylist(), truth.column("attacker").to_pylist(), strict=True
-    ):
-        row["label"], row["attacker"] = label, attacker
-    return Run(world, rows, before, len(evidence))
+    world, identities = reduced_world(SEED)
+    rows, before, after = with_traffic(insider_curiosity.SCENARIO, world, identities, PARAMS)
+    return Run(world, rows, before, after)
 
 
 def test_one_labelled_attacker_per_insider_account(run: Run) -> None:

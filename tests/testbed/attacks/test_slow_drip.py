@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from attack_world import attack_table, reduced_world
 
 from rempart.directory import Profession
 from rempart.ingestion import table_to_events
-from rempart.pseudonym import Pseudonymizer
-from rempart.testbed.attacks import AttackContext, slow_drip
-from rempart.testbed.columns import EventBuffer
+from rempart.testbed.attacks import slow_drip
 from rempart.testbed.geography import NetworkKind
-from rempart.testbed.presets import PRESETS
-from rempart.testbed.simulate import key_for_seed as key_of_seed
-from rempart.testbed.world import World, build_world
+from rempart.testbed.world import World
 
 NAME = slow_drip.NAME
 SEED = 1
@@ -29,20 +26,8 @@ PARAMS = slow_drip.SlowDrip(accounts=3)
 Rows = list[dict[str, Any]]
 
 
-def _world(seed: int) -> tuple[World, pa.Table]:
-    preset = dataclasses.replace(
-        PRESETS["small"], subjects=20_000, focus_departments=("35",), attacks={}
-    )
-    return build_world(preset, seed, Pseudonymizer(key_of_seed(seed)))
-
-
-def _generate(world: World, identities: pa.Table, params: slow_drip.SlowDrip) -> pa.Table:
-    context = AttackContext(world, EventBuffer(), identities)
-    slow_drip.SCENARIO.generate(context, params)
-    events, truth = context.events.to_tables()
-    return events.append_column("label", truth.column("label")).append_column(
-        "attacker", truth.column("attacker")
-    )
+_world = reduced_world
+_generate = partial(attack_table, slow_drip.SCENARIO)
 
 
 @pytest.fixture(scope="module")
