@@ -1,0 +1,354 @@
+"""Pure-ASGI guard for Python portals: a declared route table, a decision before data leaves.
+
+Each `Route` says which requests read patients: the method, a path pattern
+(``/patients/by-card/{card}``), the event kind, how the patient is designated
+(`Lookup`), the data categories the route returns, and where the clear NIR
+sits in the request (``subject_from``). For a matching request,
+`GuardMiddleware` builds an `Event` (the subject is the keyed pseudonym; the
+clear NIR goes nowhere else), asks ``guard.decide`` *before* calling the app,
+and then:
+
+- allow: the request reaches the app; once the app has answered, the audit
+  event is recorded with the app's outcome (404 is ``not_found``);
+- challenge: ``401 {"error": "step_up_required", "step_up": "/step-up"}``
+  (a ``303`` to the step-up page for a browser asking for HTML);
+- deny: ``403 {"error": "denied", "reasons": ["account_locked", ...]}``.
+
+Refused requests are recorded too, with outcome ``refused``. Requests no
+route matches pass through untouched; a protected route without an
+authenticated identity is a ``401 {"error": "not_authenticated"}``.
+
+>>> route = Route("GET", "/patients/{ref}", EventKind.RECORD_VIEW, Lookup.LINK,
+...               (DataCategory.IDENTITY,), subject_from=lambda target: None)
+>>> route.match("/patients/p42")
+{'ref': 'p42'}
+>>> route.match("/patients/p42/extra") is None
+True
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from rempart.errors import NirError
+from rempart.events import DataCategory, Event, EventKind, Lookup, Outcome
+from rempart.guard.decision import Decision, Verdict
+from rempart.guard.guard import Guard
+
+__all__ = [
+    "GuardMiddleware",
+    "Identity",
+    "Route",
+    "Subject",
+    "Target",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+Identity = tuple[str, str]
+"""The authenticated ``(account, session)`` of a request."""
+
+_PARAMETER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_UNKNOWN_ADDRESS: Final = "0.0.0.0"  # noqa: S104 (a placeholder value, never bound)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a route's ``subject_from`` reads: the path parameters and the query string."""
+
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A patient designated by a request, as the data holder resolves it before answering.
+
+    A portal that holds the data can say, before its handler runs, whether the
+    NIR exists (``found``), whether a typed birth date matched, and the
+    patient's department, so that the guard's enumeration detectors see
+    misses *before* deciding. A plain string NIR from ``subject_from`` means
+    ``found=True`` with nothing else known.
+    """
+
+    nir: str | None
+    found: bool = True
+    birth_date_match: bool | None = None
+    department: str | None = None
+
+
+SubjectFrom = Callable[[Target], str | Subject | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One protected route: which requests read patients, and how to find the patient.
+
+    ``path_pattern`` uses ``{name}`` for one path segment. ``subject_from``
+    returns the clear NIR (or a `Subject`) from the request; None for a route
+    that designates no single patient (a search).
+    """
+
+    method: str
+    path_pattern: str
+    kind: EventKind
+    lookup: Lookup | None
+    categories: tuple[DataCategory, ...]
+    subject_from: SubjectFrom | None = None
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = _PARAMETER.split(self.path_pattern)
+        # split alternates literal text and parameter names.
+        pattern = "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
+        )
+        object.__setattr__(self, "_regex", re.compile(f"^{pattern}$"))
+        object.__setattr__(self, "method", self.method.upper())
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path parameters when ``path`` matches the pattern, else None."""
+        found = self._regex.match(path)
+        return found.groupdict() if found is not None else None
+
+
+def _outcome(status: int, presumed: Outcome) -> Outcome:
+    if status == 404:
+        return Outcome.NOT_FOUND
+    if status >= 400:
+        return Outcome.FAILURE
+    return presumed
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _valid_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return _UNKNOWN_ADDRESS
+
+
+def _new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+class GuardMiddleware:
+    """Asks the guard before a protected route answers, and records the portal's audit events.
+
+    Parameters: ``guard``; ``routes``; ``identity(scope)`` returning the
+    authenticated ``(account, session)`` or None; ``pseudonymize(nir)``
+    (raises `NirError` for an invalid NIR, which is then a miss);
+    ``clock()`` returning an aware datetime; ``step_up_path``; ``audit(event)``
+    called once per protected request after it is answered or refused;
+    ``on_refusal(event, decision)`` for the portal's step-up flow and its
+    containment (pending challenges, session revocation);
+    ``trust_forwarded`` to take the address from ``X-Forwarded-For`` (only
+    behind a proxy that sets it); ``event_ids`` to number events.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        guard: Guard,
+        routes: Sequence[Route],
+        identity: Callable[[Scope], Identity | None],
+        pseudonymize: Callable[[str], str],
+        clock: Callable[[], datetime],
+        step_up_path: str = "/step-up",
+        audit: Callable[[Event], None] | None = None,
+        on_refusal: Callable[[Event, Decision], None] | None = None,
+        trust_forwarded: bool = False,
+        event_ids: Callable[[], str] = _new_event_id,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.identity = identity
+        self.pseudonymize = pseudonymize
+        self.clock = clock
+        self.step_up_path = step_up_path
+        self.audit = audit
+        self.on_refusal = on_refusal
+        self.event_ids = event_ids
+        self._routes: dict[str, tuple[Route, ...]] = {}
+        for route in routes:
+            self._routes[route.method] = (*self._routes.get(route.method, ()), route)
+        self._address: Callable[[Scope], str] = (
+            self._forwarded_address if trust_forwarded else self._client_address
+        )
+        self._challenge_body = json.dumps(
+            {"error": "step_up_required", "step_up": step_up_path}
+        ).encode()
+
+    # -- request facts ------------------------------------------------------------------
+
+    @staticmethod
+    def _client_address(scope: Scope) -> str:
+        client = scope.get("client")
+        return _valid_address(str(client[0])) if client else _UNKNOWN_ADDRESS
+
+    @classmethod
+    def _forwarded_address(cls, scope: Scope) -> str:
+        forwarded = _header(scope.get("headers", ()), b"x-forwarded-for")
+        if forwarded:
+            return _valid_address(forwarded.split(",")[0])
+        return cls._client_address(scope)
+
+    def _subject(self, route: Route, target: Target) -> Subject | None:
+        if route.subject_from is None:
+            return None
+        resolved = route.subject_from(target)
+        if resolved is None or isinstance(resolved, Subject):
+            return resolved
+        return Subject(nir=resolved)
+
+    def _event(self, scope: Scope, route: Route, params: dict[str, str], who: Identity) -> Event:
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        subject = self._subject(route, Target(path_params=params, query=query))
+        pseudonym: str | None = None
+        found = True
+        birth_date_match: bool | None = None
+        department: str | None = None
+        if subject is not None:
+            found = subject.found
+            birth_date_match = subject.birth_date_match
+            department = subject.department
+            if subject.nir is not None:
+                try:
+                    pseudonym = self.pseudonymize(subject.nir)
+                except NirError:
+                    found = False  # an invalid NIR designates nobody
+        outcome = Outcome.SUCCESS
+        if route.kind is EventKind.RECORD_VIEW and (not found or pseudonym is None):
+            outcome = Outcome.NOT_FOUND
+        user_agent = _header(scope.get("headers", ()), b"user-agent") or ""
+        return Event(
+            time=self.clock(),
+            event_id=self.event_ids(),
+            kind=route.kind,
+            ip=self._address(scope),
+            account=who[0],
+            session=who[1],
+            user_agent=user_agent[:1024],
+            subject=pseudonym,
+            lookup=route.lookup,
+            categories=route.categories if outcome is Outcome.SUCCESS else (),
+            outcome=outcome,
+            subject_department=department,
+            birth_date_match=birth_date_match,
+        )
+
+    # -- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        for route in self._routes.get(scope["method"], ()):
+            params = route.match(path)
+            if params is not None:
+                await self._guarded(route, params, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _guarded(
+        self, route: Route, params: dict[str, str], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        who = self.identity(scope)
+        if who is None:
+            await _send_json(send, 401, b'{"error":"not_authenticated"}')
+            return
+        event = self._event(scope, route, params, who)
+        decision = self.guard.decide(event)
+        if decision.verdict is not Verdict.ALLOW:
+            refused = _replace(event, outcome=Outcome.REFUSED, categories=())
+            if self.on_refusal is not None:
+                self.on_refusal(event, decision)
+            self._record(refused)
+            await self._refuse(scope, send, decision)
+            return
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            outcome = _outcome(status, event.outcome)
+            if outcome is not event.outcome:
+                event = _replace(
+                    event,
+                    outcome=outcome,
+                    categories=event.categories if outcome is Outcome.SUCCESS else (),
+                )
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
+        if self.audit is not None:
+            self.audit(event)
+
+    async def _refuse(self, scope: Scope, send: Send, decision: Decision) -> None:
+        wants_html = "text/html" in (_header(scope.get("headers", ()), b"accept") or "")
+        codes = [reason.code for reason in decision.reasons]
+        if decision.verdict is Verdict.CHALLENGE:
+            if wants_html:
+                await _send(send, 303, b"", b"text/plain", [(b"location", self.step_up_path)])
+            else:
+                await _send_json(send, 401, self._challenge_body)
+            return
+        if wants_html:
+            items = "".join(f"<li>{escape(code)}</li>" for code in codes)
+            page = (
+                "<!doctype html><title>Access refused</title><h1>Access refused</h1>"
+                f"<p>This request was refused for the account's protection.</p><ul>{items}</ul>"
+            )
+            await _send(send, 403, page.encode(), b"text/html; charset=utf-8")
+            return
+        await _send_json(send, 403, json.dumps({"error": "denied", "reasons": codes}).encode())
+
+
+def _replace(event: Event, **changes: Any) -> Event:
+    return msgspec.structs.replace(event, **changes)
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await _send(send, status, body, b"application/json")
+
+
+async def _send(
+    send: Send,
+    status: int,
+    body: bytes,
+    media_type: bytes,
+    extra: Sequence[tuple[bytes, str]] = (),
+) -> None:
+    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+    headers.extend((name, value.encode("latin-1")) for name, value in extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
