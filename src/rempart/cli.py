@@ -371,3 +371,57 @@ def keys_revoke(key_id: str, keys_path: Path) -> None:
         sys.exit(2)
     store.save(keys_path)
     click.echo(f"key {key_id} revoked")
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Where the simulated world is kept (reused on the next run).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=4.0),
+    default=60.0,
+    show_default=True,
+    help="Wall seconds for both runs together (each run gets half).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=50),
+    default=300,
+    show_default=True,
+    help="Robot reads per stolen account (three accounts).",
+)
+@click.option(
+    "--professionals",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Simulated professionals using the portal during the attack.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--port", type=int, default=0, help="Loopback port for the portal (0: a free one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_clean_errors
+def demo(
+    out: Path, duration: float, scale: int, professionals: int, seed: int, port: int, as_json: bool
+) -> None:
+    """Run the 2022 attack live against the reference portal, with Rempart and with it off.
+
+    Everything runs on loopback: the portal, a real SMTP server for the
+    password-reset e-mails the robot intercepts, the professionals and the robot.
+    """
+    from rempart.testbed.demo import run_demo
+
+    report = run_demo(
+        out,
+        seed=seed,
+        duration_s=duration,
+        robot_reads=scale,
+        professionals=professionals,
+        port=port,
+    )
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.render())
