@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rempart.stores.base import StateStore, Window
+from rempart.stores.base import StateStore, Window, Write
 
 __all__ = ["StoreContract", "StoreFactory"]
 
@@ -243,6 +243,34 @@ class StoreContract:
                 assert store.member_count(other_key, now) == len(live)
 
     # Values.
+
+    # A decision's updates, applied together.
+
+    def test_apply_equals_the_calls_one_by_one(self, store_factory: StoreFactory) -> None:
+        """`apply` of a batch of updates leaves the same answers as making the calls in order."""
+        writes = [
+            Write("add_counts", ("k", 0.0, (HOUR, DAY), 2.0)),
+            Write("add_member", ("s", "m1", 0.0, 100.0)),
+            Write("put", ("v", {"a": [1, 2]}, 0.0, 100.0)),
+            Write("add_counts", ("k", 30.0, (HOUR, DAY))),
+            Write("add_member", ("s", "m2", 10.0, 5.0)),
+            Write("put", ("v", "replaced", 20.0, 50.0)),
+        ]
+        batched, one_by_one = store_factory(), store_factory()
+        batched.apply(writes)
+        for write in writes:
+            getattr(one_by_one, write.method)(*write.args)
+        for store in (batched, one_by_one):
+            assert store.counts("k", 40.0, (HOUR, DAY)) == (3.0, 3.0)
+            assert store.member_count("s", 12.0) == 2
+            assert store.has_member("s", "m2", 16.0) is False
+            assert store.get("v", 30.0) == "replaced"
+            assert store.get("v", 71.0) is None
+
+    def test_apply_of_nothing_changes_nothing(self, store: StateStore) -> None:
+        """An empty batch is allowed and leaves the store as it was."""
+        store.apply([])
+        assert store.counts("k", 0.0, (HOUR,)) == (0.0,)
 
     def test_get_and_put_honour_ttl(self, store: StateStore) -> None:
         """A value is returned until ``now + ttl`` and None from then on, or for unknown keys."""

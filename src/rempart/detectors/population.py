@@ -61,10 +61,10 @@ class SharedInfrastructure:
             actions=(Action(kind=ActionKind.ALERT, target=f"AS{context.asn}"),),
         )
 
-    def _surge(self, context: EventContext, pending: int = 1) -> Finding | None:
-        """The surge alert if this read (``pending``, not yet counted) crosses the threshold."""
+    def _surge(self, context: EventContext) -> Finding | None:
+        """The surge alert if this read, not yet counted, crosses the threshold."""
         hour, week = self.store.counts("unexplained:portal", context.t, _PORTAL)
-        hour += pending
+        hour += 1
         threshold = max(self.policy.surge_min_hour, self.policy.surge_multiple * week / 168)
         if hour < threshold or self.store.get("surge:alerted", context.t) is not None:
             return None
@@ -85,9 +85,10 @@ class SharedInfrastructure:
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         if context.is_read and not context.explained and verdict is not Verdict.DENY:
-            self.store.add_counts("unexplained:portal", context.t, _PORTAL)
-            if self._surge(context, pending=0) is not None:
+            # Read before writing: the guard applies a decision's updates together, at the end.
+            if self._surge(context) is not None:
                 self.store.put("surge:alerted", context.t, context.t, 3_600)
+            self.store.add_counts("unexplained:portal", context.t, _PORTAL)
         if (
             context.network_kind == "hosting"
             and context.account is not None

@@ -159,10 +159,13 @@ class TakeoverContext:
         if account is None:
             return
         store, now = self.store, context.t
-        if store.add_member(f"days:{account}", str(int(now // _DAY)), now, 30 * _DAY) and (
-            store.member_count(f"days:{account}", now) >= self.policy.established_days
-        ):
-            store.put(f"est:{account}", True, now, 30 * _DAY)
+        # Read before writing: the guard applies a decision's updates together, at the end.
+        today = str(int(now // _DAY))
+        if not store.has_member(f"days:{account}", today, now):
+            days = store.member_count(f"days:{account}", now) + 1
+            if days >= self.policy.established_days:
+                store.put(f"est:{account}", True, now, 30 * _DAY)
+        store.add_member(f"days:{account}", today, now, 30 * _DAY)
         store.add_member(f"net:{account}", context.prefix, now, _YEAR)
         if context.asn:
             store.add_member(f"asn:{account}", str(context.asn), now, _YEAR)

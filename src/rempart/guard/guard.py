@@ -25,6 +25,7 @@ from rempart.guard.decision import Action, ActionKind, Decision, Reason, Verdict
 from rempart.guard.knowledge import Knowledge
 from rempart.guard.policy import Policy
 from rempart.stores.base import StateStore
+from rempart.stores.batching import BatchingStore
 from rempart.stores.memory import MemoryStore
 
 __all__ = ["Guard"]
@@ -59,7 +60,8 @@ class Guard:
         detectors: Sequence[Detector] | None = None,
     ) -> None:
         self.knowledge = knowledge
-        self.store: StateStore = store if store is not None else MemoryStore()
+        # Detectors read the store as it stands; each decision's updates reach it together.
+        self.store = BatchingStore(store if store is not None else MemoryStore())
         self.policy = policy or Policy.default()
         self.detectors: list[Detector] = list(
             detectors
@@ -144,11 +146,15 @@ class Guard:
                 finding.verdict is not Verdict.ALLOW or finding.actions
             ):
                 reasons.append(finding.reason)
-        self._apply(actions, context)
-        for detector in self.detectors:
-            detector.learn_one(context, verdict)
-        if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
-            self.store.add_member(f"seen:{event.account}", event.subject, context.t, _SEEN_TTL)
+        self.store.begin()
+        try:
+            self._apply(actions, context)
+            for detector in self.detectors:
+                detector.learn_one(context, verdict)
+            if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
+                self.store.add_member(f"seen:{event.account}", event.subject, context.t, _SEEN_TTL)
+        finally:
+            self.store.commit()
         return Decision(
             event_id=event.event_id,
             verdict=verdict,

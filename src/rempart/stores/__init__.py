@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rempart.stores.base import StateStore, Window
+from rempart.stores.base import StateStore, Window, Write
+from rempart.stores.batching import BatchingStore
 from rempart.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
     from rempart.stores.redis import RedisStore
     from rempart.stores.resilient import ResilientStore
 
-__all__ = ["MemoryStore", "RedisStore", "ResilientStore", "StateStore", "Window"]
+__all__ = [
+    "BatchingStore",
+    "MemoryStore",
+    "RedisStore",
+    "ResilientStore",
+    "StateStore",
+    "Window",
+    "Write",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
-__all__ = ["StateStore", "Window"]
+__all__ = ["StateStore", "Window", "Write"]
 
 
 class Window(NamedTuple):
@@ -12,6 +13,13 @@ class Window(NamedTuple):
 
     period: float
     resolution: float
+
+
+class Write(NamedTuple):
+    """One deferred update: ``add_counts``, ``add_member`` or ``put``, with its arguments."""
+
+    method: Literal["add_counts", "add_member", "put"]
+    args: tuple[Any, ...]
 
 
 class StateStore(Protocol):
@@ -49,6 +57,10 @@ class StateStore(Protocol):
 
     def put(self, key: str, value: Any, now: float, ttl: float) -> None:
         """Store a msgpack-serialisable ``value`` until ``now + ttl``."""
+        ...
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Carry out a decision's updates in order, atomically and in one round trip."""
         ...
 
     def snapshot(self) -> bytes:

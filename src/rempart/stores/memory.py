@@ -1,6 +1,6 @@
 """The in-process state store: dictionaries with expiry and a bound on the number of keys.
 
->>> from rempart.stores.base import Window
+>>> from rempart.stores.base import Window, Write
 >>> store = MemoryStore(max_keys=1_000)
 >>> hour = Window(3600, 60)
 >>> store.add_counts("unexplained:A1", 0.0, (hour,))
@@ -13,12 +13,13 @@ False
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from rempart.errors import ConfigError
-from rempart.stores.base import Window
+from rempart.stores.base import Window, Write
 from rempart.windows import RollingCount
 
 __all__ = ["MemoryStore"]
@@ -118,6 +119,11 @@ class MemoryStore:
         for member in stale:
             del members[member]
         return len(members)
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Carry out ``writes`` in order (one process: nothing can come in between)."""
+        for write in writes:
+            getattr(self, write.method)(*write.args)
 
     def get(self, key: str, now: float) -> Any:
         return self._live(key, now)

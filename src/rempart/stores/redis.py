@@ -43,14 +43,14 @@ Usage (needs a Redis server)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import msgspec
 import redis
 
 from rempart.errors import ConfigError
-from rempart.stores.base import Window
+from rempart.stores.base import Window, Write
 
 __all__ = ["WALL_CLOCK_MARGIN", "RedisStore"]
 
@@ -296,6 +296,36 @@ class RedisStore:
     def put(self, key: str, value: Any, now: float, ttl: float) -> None:
         encoded = msgspec.msgpack.encode(value)
         self._put(keys=[f"{self.prefix}v:{key}"], args=[now, ttl, encoded, WALL_CLOCK_MARGIN])
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """Every update of a decision in one MULTI/EXEC pipeline: atomic, one round trip."""
+        if not writes:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        for write in writes:
+            if write.method == "add_counts":
+                key, now, windows, *rest = write.args
+                amount = rest[0] if rest else 1.0
+                self._add_counts(
+                    keys=[f"{self.prefix}c:{key}"],
+                    args=[now, amount, WALL_CLOCK_MARGIN, *_window_args(windows)],
+                    client=pipe,
+                )
+            elif write.method == "add_member":
+                key, member, now, ttl = write.args
+                self._add_member(
+                    keys=[f"{self.prefix}s:{key}"],
+                    args=[now, ttl, member, WALL_CLOCK_MARGIN],
+                    client=pipe,
+                )
+            else:
+                key, value, now, ttl = write.args
+                self._put(
+                    keys=[f"{self.prefix}v:{key}"],
+                    args=[now, ttl, msgspec.msgpack.encode(value), WALL_CLOCK_MARGIN],
+                    client=pipe,
+                )
+        pipe.execute()
 
     def _keys(self) -> Iterator[list[str]]:
         """Every key under the prefix, in batches (SCAN: never blocks the server)."""

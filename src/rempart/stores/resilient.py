@@ -36,13 +36,13 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 import redis
 
 from rempart.errors import ConfigError, StoreUnavailableError
-from rempart.stores.base import StateStore, Window
+from rempart.stores.base import StateStore, Window, Write
 from rempart.stores.memory import MemoryStore
 
 __all__ = ["CONNECTION_ERRORS", "ResilientStore"]
@@ -179,6 +179,9 @@ class ResilientStore:
 
     def put(self, key: str, value: Any, now: float, ttl: float) -> None:
         self._route(lambda s: s.put(key, value, now, ttl), self._refuge)
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        self._route(lambda s: s.apply(writes), self._refuge)
 
     def snapshot(self) -> bytes:
         """The primary's snapshot; `StoreUnavailableError` while it is unreachable (any mode)."""
