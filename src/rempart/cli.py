@@ -292,7 +292,8 @@ def policy(path: Path | None) -> None:
     type=click.Choice(["error", "open", "closed"]),
     default="error",
     show_default=True,
-    help="When the store does not answer: 503, allow (fail-open) or deny (fail-closed).",
+    help="When Redis does not answer: 503; or fail-open (decide on local degraded state); "
+    "or fail-closed (deny). It recovers by itself when Redis returns.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
@@ -315,18 +316,35 @@ def serve(
     from rempart.stores import MemoryStore, StateStore
 
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
-    store: StateStore = MemoryStore()
-    if redis_url:
-        import redis
-
-        from rempart.stores import RedisStore
-
-        store = RedisStore(redis.Redis.from_url(redis_url))
     mode: Literal["error", "open", "closed"] = (
         "open" if on_store_error == "open" else "closed" if on_store_error == "closed" else "error"
     )
+    store: StateStore = MemoryStore()
+    apps: list[Any] = []
+    store_errors: tuple[type[BaseException], ...] | None = None
+    if redis_url:
+        import redis
+
+        from rempart.errors import StoreUnavailableError
+        from rempart.stores import RedisStore, ResilientStore
+
+        store = RedisStore(redis.Redis.from_url(redis_url, socket_timeout=1.0))
+        if mode != "error":
+
+            def on_change(degraded: bool, error: str | None) -> None:
+                # Say so in metrics and logs; the store recovers by itself.
+                service = apps[0].state.service
+                if degraded:
+                    service.metrics.store_errors.inc()
+                    service.logger.error("store_degraded", mode=mode, error=error)
+                else:
+                    service.logger.info("store_recovered", mode=mode)
+
+            store = ResilientStore(store, mode=mode, on_change=on_change)
+            store_errors = (StoreUnavailableError, redis.RedisError, OSError)
     guard = Guard(Knowledge.from_world(world), store=store, policy=policy)
-    app = create_app(guard, ApiKeys.load(keys_path), on_store_error=mode)
+    app = create_app(guard, ApiKeys.load(keys_path), on_store_error=mode, store_errors=store_errors)
+    apps.append(app)
     click.echo(f"rempart: decision API on http://{host}:{port} (state: {redis_url or 'memory'})")
     run(app, host=host, port=port)
 
