@@ -199,9 +199,12 @@ def replay(
     rejects: Path | None,
 ) -> None:
     """Run the guard over any event file and write one decision per event."""
+    from collections import Counter
+    from collections.abc import Iterator
+
     from rempart.events import Event
     from rempart.evidence import CareEvidence
-    from rempart.guard import Guard, Knowledge, Policy
+    from rempart.guard import Decision, Guard, Knowledge, Policy
     from rempart.ingestion import Rejected, iter_records, write_records, write_rejects
     from rempart.replay import replay as run
 
@@ -215,11 +218,14 @@ def replay(
     rejected: list[Rejected] = []
     stream = iter_records(events, Event, rejected)
     feed = iter_records(evidence, CareEvidence, rejected) if evidence else iter(())
-    written = write_records(out, run(stream, feed, guard))
-    verdicts: dict[str, int] = {}
-    for line in out.read_bytes().splitlines():
-        verdict = msgspec.json.decode(line)["verdict"]
-        verdicts[verdict] = verdicts.get(verdict, 0) + 1
+    verdicts: Counter[str] = Counter()
+
+    def tallied(decisions: Iterator[Decision]) -> Iterator[Decision]:
+        for decision in decisions:
+            verdicts[decision.verdict.value] += 1
+            yield decision
+
+    written = write_records(out, tallied(run(stream, feed, guard)))
     if rejects is not None:
         write_rejects(rejects, rejected)
     summary = ", ".join(f"{count:,} {verdict}" for verdict, count in sorted(verdicts.items()))

@@ -14,7 +14,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from multiprocessing.connection import Connection
-from uuid import uuid4
 
 import pytest
 import redis
@@ -66,26 +65,15 @@ def _answer(connection: Connection, timeout: float, worker: int) -> object:
 
 
 @pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    """A client of the local Redis server; fails (never skips) when no server answers."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        client.close()
-        pytest.fail(f"Redis is not answering on 127.0.0.1:6379 ({error}); .ci/run starts it")
-    yield client
-    client.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    """The shared local Redis client (tests/conftest.py)."""
+    return redis_client
 
 
 @pytest.fixture
-def prefix(client: redis.Redis) -> Iterator[str]:
-    """A key prefix unique to the test; every key under it is deleted afterwards."""
-    prefix = f"rempart-test:{uuid4().hex}:"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1_000))
-    if keys:
-        client.delete(*keys)
+def prefix(redis_prefix: str) -> str:
+    """The test's own key prefix (tests/conftest.py)."""
+    return redis_prefix
 
 
 @pytest.fixture

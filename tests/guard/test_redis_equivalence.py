@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from uuid import uuid4
-
 import pytest
 import redis
 
@@ -21,19 +18,9 @@ EVENTS = 4_000
 
 
 @pytest.fixture
-def redis_store() -> Iterator[RedisStore]:
-    """A Redis store under a fresh prefix on the local server; fails without a server."""
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        pytest.fail(f"Redis is not answering on 127.0.0.1:6379 ({error}); .ci/run starts it")
-    prefix = f"rempart-test:{uuid4().hex}:"
-    yield RedisStore(client, prefix=prefix)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1_000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def redis_store(redis_client: redis.Redis, redis_prefix: str) -> RedisStore:
+    """A Redis store under the test's own prefix on the local server (tests/conftest.py)."""
+    return RedisStore(redis_client, prefix=redis_prefix)
 
 
 def test_same_decisions_on_the_attack_stream(redis_store: RedisStore) -> None:

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from itertools import count
 from typing import Any
-from uuid import uuid4
 
 import pytest
 import redis
@@ -38,30 +36,15 @@ DAY = Window(86_400.0, 3600.0)
 
 
 @pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    """A client of the local Redis server; fails (never skips) when no server answers."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        client.close()
-        pytest.fail(
-            f"Redis is not answering at {REDIS_URL} ({error}). Start it with: "
-            'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" '
-            "--appendonly no   (CI starts it in .ci/run)"
-        )
-    yield client
-    client.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    """The shared local Redis client (tests/conftest.py)."""
+    return redis_client
 
 
 @pytest.fixture
-def prefix(client: redis.Redis) -> Iterator[str]:
-    """A key prefix unique to the test; every key under it is deleted afterwards."""
-    prefix = f"rempart-test:{uuid4().hex}:"
-    yield prefix
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
+def prefix(redis_prefix: str) -> str:
+    """The test's own key prefix (tests/conftest.py)."""
+    return redis_prefix
 
 
 @pytest.fixture

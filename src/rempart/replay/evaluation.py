@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -374,8 +373,3 @@ def _legitimate_figures(state: _Legitimate) -> dict[str, Any]:
             for case, counts in sorted(state.by_case.items())
         },
     }
-
-
-def utc(seconds: float) -> datetime:
-    """A UTC datetime from epoch seconds (for reports)."""
-    return datetime.fromtimestamp(seconds, tz=UTC)

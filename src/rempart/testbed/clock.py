@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from rempart.directory import Site
 
-__all__ = ["MICROS", "day_start_us", "draw_open_minutes", "utc_us"]
+__all__ = ["MICROS", "day_start_us", "draw_open_minutes"]
 
 MICROS = 1_000_000
 
@@ -21,11 +21,6 @@ def day_start_us(timezone: str, day: date) -> int:
     """Local midnight of ``day`` in ``timezone``, as UTC microseconds."""
     local = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
     return int(local.astimezone(UTC).timestamp()) * MICROS
-
-
-def utc_us(day: date, hour: int = 0) -> int:
-    """UTC microseconds of ``day`` at ``hour`` UTC."""
-    return int(datetime.combine(day, time(hour), tzinfo=UTC).timestamp()) * MICROS
 
 
 def draw_open_minutes(
@@ -46,8 +41,3 @@ def draw_open_minutes(
         opens = np.array([o for o, _ in spans], dtype=np.float64)[pick]
         minutes[where] = opens + rng.random(len(where)) * lengths[pick]
     return minutes
-
-
-def add_days(day: date, n: int) -> date:
-    """``day`` plus ``n`` days."""
-    return day + timedelta(days=n)

@@ -25,7 +25,7 @@ from rempart.evidence import EvidenceKind
 from rempart.testbed.calibration import PROFILES, PracticeProfile
 from rempart.testbed.clock import MICROS, day_start_us, draw_open_minutes
 from rempart.testbed.columns import EventBuffer, EvidenceBuffer
-from rempart.testbed.geography import NetworkKind
+from rempart.testbed.geography import NetworkKind, browser_user_agents
 from rempart.testbed.hard_cases import is_month_end
 from rempart.testbed.seeds import stream
 from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
@@ -394,18 +394,13 @@ def _session_networks(
         ip[(day >= trip[0]) & (day < trip[1])] = hotel
     second_counter = np.zeros(count, dtype=bool)
     second_counter[index[streams == 1]] = True
+    agents = browser_user_agents()
     if second_counter.any():
-        from rempart.testbed.geography import browser_user_agents
-
-        agents = browser_user_agents()
         other = agents[
             (agents.index(next(a for a in agents if a[0] == agent[0])) + 1) % len(agents)
         ]
         agent[second_counter] = other[0]
     new_device = rng.random(count) < _NEW_DEVICE_SHARE
     if new_device.any():
-        from rempart.testbed.geography import browser_user_agents
-
-        agents = browser_user_agents()
         agent[new_device] = agents[int(rng.integers(0, len(agents)))][0]
     return ip, agent

@@ -142,10 +142,6 @@ class World:
         start = self.preset.start.weekday()
         return [day for day in range(first, stop) if (start + day) % 7 in weekdays]
 
-    def accounts_of(self, profession: Profession) -> list[Account]:
-        """Accounts of one profession, in directory order."""
-        return [a for a in self.accounts if a.profession is profession]
-
 
 def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tuple[World, pa.Table]:
     """Draw the world of ``preset`` from ``seed``; returns it with the clear identities table."""
