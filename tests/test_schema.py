@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsonschema
+import msgspec
+import pytest
 from click.testing import CliRunner
 
 from rempart.cli import main
@@ -32,3 +35,23 @@ def test_schema_accepts_event_and_refuses_clear_nir() -> None:
     assert not list(validator.iter_errors(record))
     record["subject"] = "253072B07300470"
     assert list(validator.iter_errors(record))
+
+
+def test_schema_does_not_depend_on_msgspec_docstring_cleaning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A msgspec keeping docstrings indented (as before 0.23) still generates the shipped file."""
+    original = msgspec.json.schema_components
+
+    def indented(*args: Any, **kwargs: Any) -> Any:
+        schemas, components = original(*args, **kwargs)
+        for component in components.values():
+            if "description" in component:
+                lines = component["description"].split("\n")
+                component["description"] = "\n".join(
+                    [lines[0], *("    " + line if line else line for line in lines[1:])]
+                )
+        return schemas, components
+
+    monkeypatch.setattr(msgspec.json, "schema_components", indented)
+    assert json.loads(json.dumps(generate())) == document()

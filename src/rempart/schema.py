@@ -5,6 +5,11 @@ The schema is generated from the msgspec types (`Event`, `CareEvidence`,
 pins the shipped file to the generated one, so the two cannot drift.
 ``rempart schema`` prints it.
 
+Descriptions come from the types' docstrings. msgspec releases differ in how
+they clean a docstring (0.23 dedents it, earlier ones kept the indentation), so
+Rempart normalises every description itself with ``inspect.cleandoc``: the
+generated document is the same whichever msgspec the range allows.
+
 >>> document()["version"] == SCHEMA_VERSION
 True
 >>> sorted(document()["$defs"])[:2]
@@ -13,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import json
 from functools import cache
 from importlib import resources
@@ -53,8 +59,26 @@ def generate() -> dict[str, Any]:
             "directory (sites and accounts), and the testbed's ground-truth labels. "
             "Subjects are keyed pseudonyms of the NIR."
         ),
-        "$defs": components,
+        "$defs": _clean_descriptions(components),
     }
+
+
+def _clean_descriptions(node: Any) -> Any:
+    """``node`` with every ``description`` string dedented by ``inspect.cleandoc``.
+
+    >>> _clean_descriptions({"a": [{"description": "One.\\n\\n    Two."}]})
+    {'a': [{'description': 'One.\\n\\nTwo.'}]}
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
 
 
 @cache
