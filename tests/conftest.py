@@ -1,4 +1,8 @@
-"""Fixtures shared across the test tree: the local Redis server the service tests use."""
+"""Fixtures shared across the test tree: a throwaway Redis server for the service tests.
+
+The suite starts its own redis-server on a free loopback port for the session and
+stops it at the end: nothing has to be running beforehand.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,24 @@ from uuid import uuid4
 import pytest
 import redis
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from .redis_server import Throwaway
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a redis-server the suite started for itself (stopped at the session's end)."""
+    server = Throwaway(tmp_path_factory.mktemp("redis"))
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.kill()
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    """A client of the local Redis server; fails (never skips) when no server answers."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        client.close()
-        pytest.fail(
-            f"Redis is not answering at {REDIS_URL} ({error}). Start it with: "
-            'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" '
-            "--appendonly no   (CI starts it in .ci/run)"
-        )
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the suite's own Redis server."""
+    client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
 

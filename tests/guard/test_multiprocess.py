@@ -18,16 +18,15 @@ from multiprocessing.connection import Connection
 import pytest
 import redis
 
-from detectors.stream import build_stream, knowledge
 from rempart.events import Event
 from rempart.evidence import CareEvidence
 from rempart.guard import Decision, Guard, Verdict
 from rempart.replay import replay
 from rempart.stores import MemoryStore, RedisStore
+from tests.detectors.stream import build_stream, knowledge
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WORKERS = 3
 START_TIMEOUT = 60.0
 """Seconds for a spawned process to import Rempart and say it is ready."""
@@ -35,12 +34,12 @@ ANSWER_TIMEOUT = 10.0
 """Seconds for one decision, far above the milliseconds it takes."""
 
 
-def serve(prefix: str, connection: Connection) -> None:
+def serve(redis_url: str, prefix: str, connection: Connection) -> None:
     """A guard process: decides every event it receives on the shared store, until None.
 
     An error is sent back as its traceback, so that the test fails with it.
     """
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     try:
         guard = Guard(knowledge(), RedisStore(client, prefix=prefix))
         connection.send("ready")
@@ -77,7 +76,7 @@ def prefix(redis_prefix: str) -> str:
 
 
 @pytest.fixture
-def workers(prefix: str) -> Iterator[list[Connection]]:
+def workers(redis_url: str, prefix: str) -> Iterator[list[Connection]]:
     """Three spawned guard processes on the shared prefix, ready; stopped afterwards."""
     context = multiprocessing.get_context("spawn")
     processes: list[multiprocessing.process.BaseProcess] = []
@@ -86,7 +85,7 @@ def workers(prefix: str) -> Iterator[list[Connection]]:
         for number in range(WORKERS):
             ours, theirs = context.Pipe()
             spawned = context.Process(
-                target=serve, args=(prefix, theirs), name=f"guard-{number}", daemon=True
+                target=serve, args=(redis_url, prefix, theirs), name=f"guard-{number}", daemon=True
             )
             spawned.start()
             theirs.close()

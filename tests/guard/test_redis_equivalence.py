@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from detectors.stream import build_stream, knowledge
 from rempart.guard import Guard
 from rempart.replay import replay
 from rempart.stores import MemoryStore, RedisStore
+from tests.detectors.stream import build_stream, knowledge
 
 from .conftest import Simulated
 

@@ -26,23 +26,25 @@ from rempart.response import (
     lift,
 )
 from rempart.response.nftables import disjoint_bans
+from tests.system_tools import require_program
 
 from .actions import HOUR, T0, ban
 
-NFT = Path("/usr/sbin/nft")
-needs_nft = pytest.mark.skipif(
-    not NFT.exists(), reason="Debian's nftables is not installed (apt-get install nftables)"
-)
+
+@pytest.fixture
+def nft() -> Path:
+    """Debian's nft (skips on a developer machine without it, fails under CI)."""
+    return require_program("nft", "nftables")
 
 
 def _enforcer(tmp_path: Path, ledger: ActionLedger, **options: object) -> NftablesEnforcer:
     return NftablesEnforcer(tmp_path / "rempart.nft", ledger, **options)
 
 
-def _nft_check(path: Path) -> None:
+def _nft_check(nft: Path, path: Path) -> None:
     """Fail with nft's own message unless ``nft --check --file path`` accepts the file."""
     completed = subprocess.run(
-        [str(NFT), "--check", "--file", str(path)],
+        [str(nft), "--check", "--file", str(path)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -103,17 +105,15 @@ def test_timeouts_count_from_the_time_of_the_change(tmp_path: Path) -> None:
     assert "90.12.34.56" not in enforcer.render(T0 + HOUR)
 
 
-@needs_nft
-def test_nft_accepts_the_file(tmp_path: Path) -> None:
+def test_nft_accepts_the_file(tmp_path: Path, nft: Path) -> None:
     """``nft --check`` accepts the file with bans of every shape, including overlapping ones."""
     ledger = MemoryLedger()
     _populated(ledger)
     enforcer = _enforcer(tmp_path, ledger)
-    _nft_check(enforcer.write(T0))
+    _nft_check(nft, enforcer.write(T0))
 
 
-@needs_nft
-def test_nft_accepts_the_empty_file_and_custom_names(tmp_path: Path) -> None:
+def test_nft_accepts_the_empty_file_and_custom_names(tmp_path: Path, nft: Path) -> None:
     """With no bans, other set names and no drop chain, nft still accepts the file."""
     enforcer = _enforcer(
         tmp_path,
@@ -126,11 +126,10 @@ def test_nft_accepts_the_empty_file_and_custom_names(tmp_path: Path) -> None:
     text = enforcer.write(T0).read_text()
     assert "elements" not in text
     assert "chain" not in text
-    _nft_check(enforcer.path)
+    _nft_check(nft, enforcer.path)
 
 
-@needs_nft
-def test_nft_check_rejects_what_nftables_refuses(tmp_path: Path) -> None:
+def test_nft_check_rejects_what_nftables_refuses(tmp_path: Path, nft: Path) -> None:
     """The check is a real one: overlapping elements, which nftables refuses, fail it."""
     bad = tmp_path / "overlap.nft"
     bad.write_text(
@@ -138,7 +137,7 @@ def test_nft_check_rejects_what_nftables_refuses(tmp_path: Path) -> None:
         "\t\telements = { 10.0.0.0/24 timeout 60s, 10.0.0.1 timeout 60s }\n\t}\n}\n"
     )
     with pytest.raises(AssertionError, match="conflicting intervals"):
-        _nft_check(bad)
+        _nft_check(nft, bad)
 
 
 def test_overlapping_bans_become_disjoint_with_the_latest_expiry(tmp_path: Path) -> None:

@@ -30,7 +30,6 @@ from .contract import (
 
 pytestmark = pytest.mark.service
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 HOUR = Window(3600.0, 60.0)
 DAY = Window(86_400.0, 3600.0)
 
@@ -93,7 +92,7 @@ def test_counters_step_back_in_time_like_the_memory_store(
             )
 
 
-def test_add_counts_is_atomic_across_clients(prefix: str) -> None:
+def test_add_counts_is_atomic_across_clients(redis_url: str, prefix: str) -> None:
     """Two threads with their own connections adding to one counter lose no addition, and
     each addition returns a distinct total."""
     additions = 500
@@ -101,7 +100,7 @@ def test_add_counts_is_atomic_across_clients(prefix: str) -> None:
     lock = threading.Lock()
 
     def add_many() -> None:
-        store = RedisStore(url=REDIS_URL, prefix=prefix)
+        store = RedisStore(url=redis_url, prefix=prefix)
         try:
             for i in range(additions):
                 (total,) = store.add_counts("shared", float(i), (HOUR,))
@@ -116,7 +115,7 @@ def test_add_counts_is_atomic_across_clients(prefix: str) -> None:
     for thread in threads:
         thread.join()
     assert sorted(totals) == [float(n) for n in range(1, 2 * additions + 1)]
-    assert RedisStore(url=REDIS_URL, prefix=prefix).counts("shared", 500.0, (HOUR,)) == (
+    assert RedisStore(url=redis_url, prefix=prefix).counts("shared", 500.0, (HOUR,)) == (
         2.0 * additions,
     )
 
@@ -188,9 +187,9 @@ def test_fractional_amounts_are_exact(client: redis.Redis, prefix: str) -> None:
     assert store.add_counts("c", 0.2, (HOUR,), 0.2) == (0.1 + 0.2,)
 
 
-def test_rejects_a_client_that_decodes_responses() -> None:
+def test_rejects_a_client_that_decodes_responses(redis_url: str) -> None:
     """A client decoding replies as text would corrupt values: a configuration error."""
-    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
     with pytest.raises(ConfigError, match="client"):
         RedisStore(client)
 

@@ -4,9 +4,6 @@ is shut down and restarted under a guard."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -17,13 +14,14 @@ from uuid import uuid4
 import pytest
 import redis
 
-from detectors.stream import build_stream, knowledge
 from rempart.errors import ConfigError, StoreUnavailableError
 from rempart.events import Event
 from rempart.evidence import CareEvidence
 from rempart.guard import Decision, Guard
 from rempart.stores import MemoryStore, RedisStore, ResilientStore
 from rempart.stores.base import StateStore, Window
+from tests.detectors.stream import build_stream, knowledge
+from tests.redis_server import Throwaway
 
 from .contract import StoreContract, StoreFactory
 
@@ -243,100 +241,12 @@ def test_rejects_invalid_configuration(overrides: dict[str, Any], key: str) -> N
 # -- a real Redis server, stopped and restarted under the guard ------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    client = redis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=0.2, socket_connect_timeout=0.2
-    )
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-    finally:
-        client.close()
-
-
-def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {seconds} s waiting until {what}")
-        time.sleep(0.02)
-
-
-class Throwaway:
-    """A redis-server of the test's own on a free loopback port, never the shared one.
-
-    It runs in the foreground as our child, so that it is stopped and reaped by its handle.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server (empty: nothing is saved) and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--logfile",
-                str(self.directory / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_until(lambda: _answers(self.port), f"redis-server answers on port {self.port}")
-
-    def shutdown(self) -> None:
-        """Stop the server without saving, as an outage would, and reap it."""
-        subprocess.run(
-            ["redis-cli", "-p", str(self.port), "shutdown", "nosave"],
-            check=False,
-            capture_output=True,
-            timeout=10,
-        )
-        if self.process is not None:
-            self.process.wait(timeout=10)
-        _wait_until(lambda: not _answers(self.port), f"redis-server on {self.port} stops")
-
-    def kill(self) -> None:
-        """Make sure the server is gone, whatever state the test left it in."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture
 def throwaway(tmp_path: Path) -> Iterator[Throwaway]:
     """A running throwaway redis-server, stopped whatever the test's outcome."""
     server = Throwaway(tmp_path)
     try:
-        try:
-            server.start()
-        except OSError as error:
-            pytest.fail(f"cannot start redis-server ({error}); is it installed? .ci/run needs it")
+        server.start()
         yield server
     finally:
         server.kill()
