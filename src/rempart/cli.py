@@ -39,6 +39,14 @@ def _clean_errors(command: F) -> F:
     return cast(F, wrapper)
 
 
+_quiet = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar (none is drawn either when stderr is not a terminal).",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="rempart")
 def main() -> None:
@@ -76,26 +84,31 @@ def schema() -> None:
     show_default=True,
     help="Format of events and evidence.",
 )
+@_quiet
 @_clean_errors
-def simulate(preset_name: str, out: Path, seed: int, output_format: str) -> None:
+def simulate(preset_name: str, out: Path, seed: int, output_format: str, quiet: bool) -> None:
     """Generate a labelled testbed: world, legitimate traffic, hard cases and attacks.
 
     The pseudonym key is read from REMPART_PSEUDONYM_KEY when set; otherwise a
     testbed key is derived from the seed.
     """
+    from rempart.progress import for_terminal
     from rempart.secret import Secret
     from rempart.testbed.presets import preset
     from rempart.testbed.simulate import simulate as run
 
     raw_key = os.environ.get("REMPART_PSEUDONYM_KEY")
     key = Secret(raw_key) if raw_key else None
-    result = run(
-        preset(preset_name),
-        out,
-        seed=seed,
-        key=key,
-        output_format="jsonl" if output_format == "jsonl" else "parquet",
-    )
+    chosen = preset(preset_name)
+    with for_terminal("simulate", quiet=quiet) as progress:
+        result = run(
+            chosen,
+            out,
+            seed=seed,
+            key=key,
+            output_format="jsonl" if output_format == "jsonl" else "parquet",
+            progress=progress,
+        )
     counts = result.manifest["counts"]
     click.echo(
         f"{out}: {counts['events']:,} events, {counts['evidence']:,} evidence records, "
@@ -135,8 +148,9 @@ def stats(directory: Path, as_json: bool) -> None:
     type=click.Path(path_type=Path),
     help="Write bad records here (JSON Lines, with line and error).",
 )
+@_quiet
 @_clean_errors
-def validate(path: Path, kind: str, rejects: Path | None) -> None:
+def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
     """Validate a record file: print each bad record's location and the counts.
 
     Exit code 1 when any record is bad; the good records are all counted.
@@ -146,6 +160,7 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
     from rempart.events import Event
     from rempart.evidence import CareEvidence
     from rempart.ingestion import ReadResult, validate_file
+    from rempart.progress import for_terminal
 
     record_types: dict[str, type[msgspec.Struct]] = {
         "events": Event,
@@ -153,9 +168,10 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
         "sites": Site,
         "accounts": Account,
     }
-    result: ReadResult[msgspec.Struct] = validate_file(
-        path, record_types[kind], rejects_path=rejects
-    )
+    with for_terminal("validate", quiet=quiet) as progress:
+        result: ReadResult[msgspec.Struct] = validate_file(
+            path, record_types[kind], rejects_path=rejects, progress=progress
+        )
     for bad in result.rejected:
         click.echo(str(bad.to_error()), err=True)
     click.echo(f"{path}: {result.ok_count:,} good, {result.rejected_count:,} rejected")
@@ -189,6 +205,7 @@ def validate(path: Path, kind: str, rejects: Path | None) -> None:
     help="Policy TOML (default: the shipped policy).",
 )
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write bad input records here.")
+@_quiet
 @_clean_errors
 def replay(
     events: Path,
@@ -197,6 +214,7 @@ def replay(
     out: Path,
     policy_path: Path | None,
     rejects: Path | None,
+    quiet: bool,
 ) -> None:
     """Run the guard over any event file and write one decision per event."""
     from collections import Counter
@@ -206,6 +224,7 @@ def replay(
     from rempart.evidence import CareEvidence
     from rempart.guard import Decision, Guard, Knowledge, Policy
     from rempart.ingestion import Rejected, iter_records, write_records, write_rejects
+    from rempart.progress import for_terminal
     from rempart.replay import replay as run
 
     if evidence is None:
@@ -216,8 +235,6 @@ def replay(
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
     guard = Guard(Knowledge.from_world(world), policy=policy)
     rejected: list[Rejected] = []
-    stream = iter_records(events, Event, rejected)
-    feed = iter_records(evidence, CareEvidence, rejected) if evidence else iter(())
     verdicts: Counter[str] = Counter()
 
     def tallied(decisions: Iterator[Decision]) -> Iterator[Decision]:
@@ -225,7 +242,10 @@ def replay(
             verdicts[decision.verdict.value] += 1
             yield decision
 
-    written = write_records(out, tallied(run(stream, feed, guard)))
+    with for_terminal("replay", quiet=quiet) as progress:
+        stream = iter_records(events, Event, rejected, progress=progress)
+        feed = iter_records(evidence, CareEvidence, rejected) if evidence else iter(())
+        written = write_records(out, tallied(run(stream, feed, guard)))
     if rejects is not None:
         write_rejects(rejects, rejected)
     summary = ", ".join(f"{count:,} {verdict}" for verdict, count in sorted(verdicts.items()))
@@ -243,14 +263,17 @@ def replay(
     type=click.Path(path_type=Path, exists=True),
     help="Policy TOML (default: the shipped policy).",
 )
+@_quiet
 @_clean_errors
-def evaluate(directory: Path, as_json: bool, policy_path: Path | None) -> None:
+def evaluate(directory: Path, as_json: bool, policy_path: Path | None, quiet: bool) -> None:
     """Replay a simulated directory: Rempart and three baselines, with ground truth."""
     from rempart.guard import Policy
+    from rempart.progress import for_terminal
     from rempart.replay import evaluate as run
 
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
-    report = run(directory, policy=policy)
+    with for_terminal("eval", quiet=quiet) as progress:
+        report = run(directory, policy=policy, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

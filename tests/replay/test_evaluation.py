@@ -132,10 +132,11 @@ def test_rempart_exposes_no_more_than_no_defence(evaluation_report: dict[str, An
 
 
 def test_eval_cli_json_equals_evaluate(evaluation_report: dict[str, Any], small_dir: Path) -> None:
-    """``rempart eval DIR --json`` prints exactly evaluate's dict."""
+    """``rempart eval DIR --json`` prints exactly evaluate's dict; off a terminal, no progress."""
     result = CliRunner().invoke(main, ["eval", str(small_dir), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == evaluation_report
+    assert result.stderr == ""
 
 
 @pytest.mark.slow

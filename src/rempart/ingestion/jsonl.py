@@ -11,6 +11,7 @@ records always give the same bytes.
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -22,13 +23,17 @@ import msgspec
 
 from rempart.errors import InputError
 from rempart.ingestion.rejected import RAW_LIMIT, Rejected, rejected_from_error
+from rempart.progress import Progress, silent
 
-__all__ = ["ENCODE_BATCH", "iter_jsonl", "write_lines"]
+__all__ = ["ENCODE_BATCH", "READ_CHUNK", "iter_jsonl", "write_lines"]
 
 _RecordT = TypeVar("_RecordT", bound=msgspec.Struct)
 
 ENCODE_BATCH: Final = 4096
 """Records encoded per write: large enough to amortise the call, small enough for memory."""
+
+READ_CHUNK: Final = 1 << 20
+"""Bytes of whole lines read at a time; progress is reported once per chunk."""
 
 _JSON_WHITESPACE: Final = b" \t\r\n"
 _BYTE_ORDER_MARK: Final = b"\xef\xbb\xbf"
@@ -47,29 +52,48 @@ def iter_jsonl(
     *,
     source: str,
     compressed: bool = False,
+    progress: Progress = silent,
 ) -> Iterator[_RecordT]:
     """Yield each valid record of a JSON Lines file; append each bad line to ``rejected``.
 
-    ``compressed`` reads a gzip stream. A file that cannot be opened, or a
-    gzip stream that breaks part-way, raises `rempart.errors.InputError`
-    (records yielded before that stay valid).
+    ``compressed`` reads a gzip stream. ``progress`` hears the bytes of the
+    file consumed (compressed bytes for gzip) of its size, once per
+    `READ_CHUNK` of lines. A file that cannot be opened, or a gzip stream
+    that breaks part-way, raises `rempart.errors.InputError` (records yielded
+    before that stay valid).
     """
     decoder = msgspec.json.Decoder(record_type)
     try:
-        with gzip.open(path, "rb") if compressed else path.open("rb") as lines:
-            for number, line in enumerate(lines, start=1):
-                text = line.removeprefix(_BYTE_ORDER_MARK) if number == 1 else line
-                if not text.strip(_JSON_WHITESPACE):
-                    continue
-                try:
-                    record = decoder.decode(text)
-                # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError.
-                except (msgspec.DecodeError, UnicodeDecodeError) as error:
-                    rejected.append(
-                        rejected_from_error(error, source=source, line=number, raw=_raw_text(text))
-                    )
-                    continue
-                yield record
+        with ExitStack() as stack:
+            raw = stack.enter_context(path.open("rb"))
+            lines: BinaryIO | gzip.GzipFile = raw
+            if compressed:
+                lines = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            total = os.fstat(raw.fileno()).st_size
+            progress(0, total)
+            done = 0
+            number = 0
+            while chunk := lines.readlines(READ_CHUNK):
+                for line in chunk:
+                    number += 1
+                    text = line.removeprefix(_BYTE_ORDER_MARK) if number == 1 else line
+                    if not text.strip(_JSON_WHITESPACE):
+                        continue
+                    try:
+                        record = decoder.decode(text)
+                    # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError.
+                    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+                        rejected.append(
+                            rejected_from_error(
+                                error, source=source, line=number, raw=_raw_text(text)
+                            )
+                        )
+                        continue
+                    yield record
+                done = raw.tell()
+                progress(done, total)
+            if done != total:  # whatever the readers buffered, the last report is the total
+                progress(total, total)
     except (OSError, EOFError, zlib.error) as error:
         raise InputError(f"{source}: cannot read: {error}") from error
 

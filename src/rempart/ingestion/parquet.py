@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from rempart.errors import InputError
 from rempart.ingestion.arrow_schema import ARROW_BATCH, batch_to_records
 from rempart.ingestion.rejected import Rejected
+from rempart.progress import Progress, silent
 
 __all__ = ["iter_parquet", "parquet_writer"]
 
@@ -30,21 +31,31 @@ _COMPRESSION: Final = "zstd"
 
 
 def iter_parquet(
-    path: Path, record_type: type[_RecordT], rejected: list[Rejected], *, source: str
+    path: Path,
+    record_type: type[_RecordT],
+    rejected: list[Rejected],
+    *,
+    source: str,
+    progress: Progress = silent,
 ) -> Iterator[_RecordT]:
     """Yield each valid row of a Parquet file; append each bad row to ``rejected``.
 
-    A file that is not Parquet, or that breaks part-way, raises
-    `rempart.errors.InputError` (records yielded before that stay valid).
+    ``progress`` hears the rows consumed of the file's row count (from its
+    metadata) once per batch. A file that is not Parquet, or that breaks
+    part-way, raises `rempart.errors.InputError` (records yielded before that
+    stay valid).
     """
     try:
         with pq.ParquetFile(path) as parquet:
+            total = parquet.metadata.num_rows
+            progress(0, total)
             first_row = 1
             for batch in parquet.iter_batches(batch_size=ARROW_BATCH):
                 yield from batch_to_records(
                     batch, record_type, rejected, source=source, first_row=first_row
                 )
                 first_row += batch.num_rows
+                progress(first_row - 1, total)
     except (OSError, pa.ArrowException) as error:
         raise InputError(f"{source}: cannot read as Parquet: {error}") from error
 

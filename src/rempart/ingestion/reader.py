@@ -23,6 +23,7 @@ from rempart.ingestion.jsonl import iter_jsonl
 from rempart.ingestion.parquet import iter_parquet
 from rempart.ingestion.rejected import Rejected
 from rempart.ingestion.writer import write_rejects
+from rempart.progress import Progress, silent
 
 __all__ = ["ReadResult", "iter_records", "read_events", "read_records", "validate_file"]
 
@@ -49,15 +50,21 @@ class ReadResult(Generic[RecordT]):
 
 
 def iter_records(
-    path: str | os.PathLike[str], record_type: type[RecordT], rejected: list[Rejected]
+    path: str | os.PathLike[str],
+    record_type: type[RecordT],
+    rejected: list[Rejected],
+    *,
+    progress: Progress = silent,
 ) -> Iterator[RecordT]:
     """Stream the valid records of ``path``; append each bad one to ``rejected`` as it goes.
 
     ``record_type`` is `rempart.events.Event`, `rempart.evidence.CareEvidence`,
     `rempart.directory.Site` or `rempart.directory.Account` (any msgspec
-    struct works). An unknown suffix or a missing file raises
-    `rempart.errors.InputError` at once; a file that breaks part-way raises it
-    during iteration.
+    struct works). ``progress`` (`rempart.progress`) hears how much of the
+    file has been consumed, once per batch: rows of the row count for
+    Parquet, bytes of the file size for JSON Lines. An unknown suffix or a
+    missing file raises `rempart.errors.InputError` at once; a file that
+    breaks part-way raises it during iteration.
     """
     record_format = format_of(path)
     source = os.fspath(path)
@@ -65,17 +72,20 @@ def iter_records(
     if not file.is_file():
         raise InputError(f"{source}: no such file")
     if record_format is RecordFormat.PARQUET:
-        return iter_parquet(file, record_type, rejected, source=source)
+        return iter_parquet(file, record_type, rejected, source=source, progress=progress)
     return iter_jsonl(
         file,
         record_type,
         rejected,
         source=source,
         compressed=record_format is RecordFormat.JSONL_GZ,
+        progress=progress,
     )
 
 
-def read_records(path: str | os.PathLike[str], record_type: type[RecordT]) -> ReadResult[RecordT]:
+def read_records(
+    path: str | os.PathLike[str], record_type: type[RecordT], *, progress: Progress = silent
+) -> ReadResult[RecordT]:
     """Read a whole file into memory: its valid records and its rejected ones.
 
     >>> import pathlib, tempfile
@@ -89,7 +99,7 @@ def read_records(path: str | os.PathLike[str], record_type: type[RecordT]) -> Re
     (2, 0)
     """
     rejected: list[Rejected] = []
-    records = list(iter_records(path, record_type, rejected))
+    records = list(iter_records(path, record_type, rejected, progress=progress))
     return ReadResult(records=records, rejected=rejected, source=os.fspath(path))
 
 
@@ -103,6 +113,7 @@ def validate_file(
     path: str | os.PathLike[str],
     *,
     rejects_path: str | os.PathLike[str] | None = None,
+    progress: Progress = silent,
 ) -> ReadResult[Event]: ...
 
 
@@ -111,6 +122,8 @@ def validate_file(
     path: str | os.PathLike[str],
     record_type: type[RecordT],
     rejects_path: str | os.PathLike[str] | None = None,
+    *,
+    progress: Progress = silent,
 ) -> ReadResult[RecordT]: ...
 
 
@@ -118,13 +131,16 @@ def validate_file(
     path: str | os.PathLike[str],
     record_type: type[msgspec.Struct] = Event,
     rejects_path: str | os.PathLike[str] | None = None,
+    *,
+    progress: Progress = silent,
 ) -> ReadResult[Any]:
     """Read ``path`` as ``record_type`` and, given ``rejects_path``, write the rejects there.
 
     The rejects file is written even when nothing was rejected (an empty file
-    says the check ran). What ``rempart validate`` does.
+    says the check ran). ``progress`` is as for `iter_records`. What
+    ``rempart validate`` does.
     """
-    result = read_records(path, record_type)
+    result = read_records(path, record_type, progress=progress)
     if rejects_path is not None:
         write_rejects(rejects_path, result.rejected)
     return result

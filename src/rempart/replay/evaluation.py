@@ -31,6 +31,7 @@ from rempart.guard.knowledge import Knowledge
 from rempart.guard.policy import Policy
 from rempart.ingestion import iter_records
 from rempart.ingestion.rejected import Rejected
+from rempart.progress import Progress, silent
 from rempart.replay.baselines import AccountRateLimit, AddressLeakyBucket, Defence, NoDefence
 
 __all__ = ["SECOND_FACTOR_HOLDERS", "DefenceReport", "Report", "evaluate"]
@@ -181,13 +182,18 @@ def evaluate(
     *,
     policy: Policy | None = None,
     defences: Callable[[Knowledge], list[tuple[str, Defence]]] | None = None,
+    progress: Progress = silent,
 ) -> Report:
-    """Replay ``directory`` (written by ``rempart simulate``) through every defence."""
+    """Replay ``directory`` (written by ``rempart simulate``) through every defence.
+
+    ``progress`` (`rempart.progress`) hears the events replayed, once per
+    batch read: rows of the row count for Parquet, bytes for JSON Lines.
+    """
     knowledge = Knowledge.from_world(directory / "world")
     chosen = (defences or (lambda k: default_defences(k, policy)))(knowledge)
     truth = _truth(directory)
     rejected: list[Rejected] = []
-    events = iter_records(_events_file(directory, "events"), Event, rejected)
+    events = iter_records(_events_file(directory, "events"), Event, rejected, progress=progress)
     evidence = iter_records(_events_file(directory, "evidence"), CareEvidence, rejected)
     names = [name for name, _ in chosen]
     guards = [defence for _, defence in chosen]

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from rempart.ingestion import EVIDENCE_ARROW_SCHEMA, write_event_table, write_records
 from rempart.ingestion.atomic import atomic_output
 from rempart.ingestion.parquet import parquet_writer
+from rempart.progress import Progress, Steps, silent
 from rempart.pseudonym import Pseudonymizer
 from rempart.schema import SCHEMA_VERSION
 from rempart.secret import Secret
@@ -40,7 +41,7 @@ from rempart.testbed.attacks import AttackContext, ScenarioRegistry, default_reg
 from rempart.testbed.columns import EventBuffer, EvidenceBuffer
 from rempart.testbed.presets import Preset
 from rempart.testbed.traffic import generate_history, generate_legitimate
-from rempart.testbed.world import build_world
+from rempart.testbed.world import WORLD_STEPS, build_world
 
 __all__ = ["Simulation", "key_for_seed", "simulate"]
 
@@ -73,21 +74,34 @@ def simulate(
     key: Secret | None = None,
     output_format: Format = "parquet",
     registry: ScenarioRegistry | None = None,
+    progress: Progress = silent,
 ) -> Simulation:
-    """Generate ``preset`` from ``seed`` into ``out`` (replacing what a previous run left)."""
+    """Generate ``preset`` from ``seed`` into ``out`` (replacing what a previous run left).
+
+    ``progress`` (`rempart.progress`) hears the generation steps as they
+    begin: the world's, history, legitimate traffic, each attack, the tables
+    and the files.
+    """
     registry = registry or default_registry()
+    # The world's steps, history, legitimate traffic, one per attack, tables, files.
+    steps = Steps(progress, WORLD_STEPS + 2 + len(preset.attacks) + 2)
     pseudonymizer = Pseudonymizer(key or key_for_seed(seed))
-    world, identities = build_world(preset, seed, pseudonymizer)
+    world, identities = build_world(preset, seed, pseudonymizer, steps=steps)
     events = EventBuffer()
     evidence = EvidenceBuffer()
+    steps.begin("history")
     generate_history(world, evidence)
+    steps.begin("legitimate traffic")
     generate_legitimate(world, events, evidence)
     context = AttackContext(world, events, identities)
     for name, overrides in preset.attacks.items():
+        steps.begin(f"attack: {name}")
         registry.run(name, context, overrides)
+    steps.begin("tables")
     event_table, truth = events.to_tables()
     evidence_table = evidence.to_table()
 
+    steps.begin("files")
     for stale in ("world", "identities"):
         shutil.rmtree(out / stale, ignore_errors=True)
     (out / "world").mkdir(parents=True)
@@ -127,6 +141,7 @@ def simulate(
         "scenarios": {name: dict(overrides) for name, overrides in preset.attacks.items()},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    steps.finish()
     return Simulation(
         out=out,
         events=event_table.num_rows,

@@ -25,6 +25,7 @@ from faker.providers.person.fr_FR import Provider as PersonProvider
 
 from rempart.directory import Account, OpeningInterval, Profession, Site, SiteKind
 from rempart.nir import make_nir
+from rempart.progress import Steps, silent
 from rempart.pseudonym import Pseudonymizer
 from rempart.testbed.calibration import PROFILES
 from rempart.testbed.geography import (
@@ -40,7 +41,7 @@ from rempart.testbed.hard_cases import HardCasePlan, plan_hard_cases
 from rempart.testbed.presets import Preset
 from rempart.testbed.seeds import stream
 
-__all__ = ["Subjects", "World", "build_world"]
+__all__ = ["WORLD_STEPS", "Subjects", "World", "build_world"]
 
 Indices = npt.NDArray[np.int64]
 
@@ -62,6 +63,9 @@ _TREATING_DOCTOR_SHARE: Final = 0.89  # adults with a declared treating doctor
 _C2S_SHARE: Final = 0.11
 _SHARED_COUNTER_SHARE: Final = 0.25  # pharmacies that also keep a shared counter login
 _EMAIL_DOMAINS: Final = ("example.org", "example.net", "example.com")
+
+WORLD_STEPS: Final = 5
+"""Steps `build_world` begins on its ``steps`` (each a few seconds at ``incident-2022``)."""
 
 
 @dataclass(slots=True)
@@ -143,8 +147,15 @@ class World:
         return [day for day in range(first, stop) if (start + day) % 7 in weekdays]
 
 
-def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tuple[World, pa.Table]:
-    """Draw the world of ``preset`` from ``seed``; returns it with the clear identities table."""
+def build_world(
+    preset: Preset, seed: int, pseudonymizer: Pseudonymizer, *, steps: Steps | None = None
+) -> tuple[World, pa.Table]:
+    """Draw the world of ``preset`` from ``seed``; returns it with the clear identities table.
+
+    ``steps`` hears the `WORLD_STEPS` steps begin (`rempart.progress`).
+    """
+    steps = steps or Steps(silent, WORLD_STEPS)
+    steps.begin("world: subjects")
     rng = stream(seed, "world")
     network = NetworkTable(network_ranges())
     residence = _draw_residence(preset, rng)
@@ -163,8 +174,10 @@ def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tupl
     )
     birth_place = np.concatenate([birth_place, birth_place[hosts]])
     neighbour_of = np.concatenate([np.full(real, -1, dtype=np.int64), hosts])
+    steps.begin("world: NIRs")
     nirs = _draw_nirs(sex, birth_date, birth_place, neighbour_of, rng)
     n = len(nirs)
+    steps.begin("world: pseudonyms")
     pseudonyms = pseudonymizer.pseudonyms_of_valid(nirs)
     age = _age_at(birth_date, preset.start)
     ald_probability = np.select([age < 40, age < 60, age < 75], [0.05, 0.15, 0.33], 0.55)
@@ -182,6 +195,7 @@ def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tupl
     residents = {
         code: np.flatnonzero((residence == code) & ~canary) for code in preset.focus_departments
     }
+    steps.begin("world: sites and panels")
     sites, accounts = _draw_directory(preset, residents, rng)
     hard_cases = plan_hard_cases(preset, sites, accounts, rng)
     new_sites = set(hard_cases.new_sites)
@@ -204,6 +218,7 @@ def build_world(preset: Preset, seed: int, pseudonymizer: Pseudonymizer) -> tupl
         network=network,
         hard_cases=hard_cases,
     )
+    steps.begin("world: identities")
     identities = _draw_identities(subjects, nirs, birth_place, seed)
     return world, identities
 
