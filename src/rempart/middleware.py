@@ -11,12 +11,19 @@ and then:
 - allow: the request reaches the app; once the app has answered, the audit
   event is recorded with the app's outcome (404 is ``not_found``);
 - challenge: ``401 {"error": "step_up_required", "step_up": "/step-up"}``
-  (a ``303`` to the step-up page for a browser asking for HTML);
+  (a ``303`` to the step-up page for a browser asking for HTML, with the page
+  it asked for in ``next``: ``/step-up?next=/patients%3Fnir%3D...``);
 - deny: ``403 {"error": "denied", "reasons": ["account_locked", ...]}``.
 
 Refused requests are recorded too, with outcome ``refused``. Requests no
 route matches pass through untouched; a protected route without an
 authenticated identity is a ``401 {"error": "not_authenticated"}``.
+
+``next`` is attacker-controlled by the time the step-up page reads it (anyone
+can send a link to ``/step-up?next=...``): the page must send the browser
+back only to what `safe_return_path` accepts, a same-origin path. ``next``
+never enters an audit event; it may hold a typed NIR, so the portal's access
+log, if it keeps one, must treat the step-up URL like the patient URL itself.
 
 >>> route = Route("GET", "/patients/{ref}", EventKind.RECORD_VIEW, Lookup.LINK,
 ...               (DataCategory.IDENTITY,), subject_from=lambda target: None)
@@ -24,6 +31,8 @@ authenticated identity is a ``401 {"error": "not_authenticated"}``.
 {'ref': 'p42'}
 >>> route.match("/patients/p42/extra") is None
 True
+>>> safe_return_path("/patients?nir=253072B07300470"), safe_return_path("//evil.example")
+('/patients?nir=253072B07300470', None)
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
 
@@ -47,11 +56,13 @@ from rempart.guard.decision import Decision, Verdict
 from rempart.guard.guard import Guard
 
 __all__ = [
+    "MAX_RETURN_PATH",
     "GuardMiddleware",
     "Identity",
     "Route",
     "Subject",
     "Target",
+    "safe_return_path",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -65,6 +76,34 @@ Identity = tuple[str, str]
 
 _PARAMETER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _UNKNOWN_ADDRESS: Final = "0.0.0.0"  # noqa: S104 (a placeholder value, never bound)
+MAX_RETURN_PATH: Final = 2048
+"""The longest return target kept (longer ones fall back to the portal's home page)."""
+# Printable ASCII without space or backslash: what a browser sends, percent-encoded.
+_RETURN_PATH: Final = re.compile(r"/[!-\[\]-~]*")
+
+
+def safe_return_path(target: str | None) -> str | None:
+    r"""``target`` when it is a same-origin path a step-up or login page may redirect to, else None.
+
+    Accepted: a path starting with one ``/``, printable ASCII without spaces
+    or backslashes (a browser percent-encodes the rest), at most
+    `MAX_RETURN_PATH` characters, with an optional query. Refused: anything
+    naming a scheme or a host (``https://...``, ``//host``, ``/\host``, which
+    browsers read as ``//host``), control characters, empty or overlong values.
+
+    >>> safe_return_path("/patients/by-card/c1?x=1")
+    '/patients/by-card/c1?x=1'
+    >>> [safe_return_path(t) for t in ("https://evil.example/", "/\\evil", "/a\r\nb", "")]
+    [None, None, None, None]
+    """
+    if not target or len(target) > MAX_RETURN_PATH or target.startswith("//"):
+        return None
+    if _RETURN_PATH.fullmatch(target) is None:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,12 +352,29 @@ class GuardMiddleware:
         if self.audit is not None:
             self.audit(event)
 
+    def _step_up_location(self, scope: Scope) -> str:
+        """The step-up page, with the page the browser asked for in ``next`` when it can return.
+
+        Only a GET (or HEAD) can be replayed by a redirect; the target is the
+        request's path as the browser sent it (``raw_path``) and its query.
+        """
+        if scope["method"] not in ("GET", "HEAD"):
+            return self.step_up_path
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = safe_return_path(f"{path}?{query}" if query else path)
+        if target is None:
+            return self.step_up_path
+        return f"{self.step_up_path}?next={quote(target, safe='/')}"
+
     async def _refuse(self, scope: Scope, send: Send, decision: Decision) -> None:
         wants_html = "text/html" in (_header(scope.get("headers", ()), b"accept") or "")
         codes = [reason.code for reason in decision.reasons]
         if decision.verdict is Verdict.CHALLENGE:
             if wants_html:
-                await _send(send, 303, b"", b"text/plain", [(b"location", self.step_up_path)])
+                location = self._step_up_location(scope)
+                await _send(send, 303, b"", b"text/plain", [(b"location", location)])
             else:
                 await _send_json(send, 401, self._challenge_body)
             return

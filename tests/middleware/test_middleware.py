@@ -6,14 +6,24 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rempart.directory import Account, Profession
 from rempart.events import DataCategory, Event, EventKind, Lookup, Outcome
 from rempart.guard import Guard, Knowledge
-from rempart.middleware import GuardMiddleware, Route, Scope, Target
+from rempart.middleware import (
+    MAX_RETURN_PATH,
+    GuardMiddleware,
+    Route,
+    Scope,
+    Target,
+    safe_return_path,
+)
 from rempart.pseudonym import Pseudonymizer, is_pseudonym
 from rempart.secret import Secret
 from rempart.testing import make_event
@@ -205,12 +215,141 @@ def test_challenge_answers_401_step_up_and_app_never_runs(harness: Harness) -> N
     assert event.categories == ()
 
 
+def _next_of(location: str) -> str:
+    """The ``next`` a step-up location carries (decoded once, as the page reads it)."""
+    parts = urlsplit(location)
+    assert parts.path == "/step-up"
+    (target,) = parse_qs(parts.query)["next"]
+    return target
+
+
 def test_challenge_redirects_a_browser_to_the_step_up_page(harness: Harness) -> None:
-    """A browser asking for HTML is sent to the step-up page with a 303."""
-    response = harness.get(f"/patients?nir={NIR}", session="cookie-stolen", accept="text/html")
+    """A browser asking for HTML gets a 303 to the step-up page, the page it asked for in next."""
+    asked = f"/patients?nir={NIR}&birth_date=1953-07-01"
+    response = harness.get(asked, session="cookie-stolen", accept="text/html")
+    assert response.status_code == 303
+    assert response.headers["location"] == (
+        f"/step-up?next=/patients%3Fnir%3D{NIR}%26birth_date%3D1953-07-01"
+    )
+    assert _next_of(response.headers["location"]) == asked
+    assert harness.portal.calls == []
+
+
+def test_return_target_is_the_url_exactly_as_the_browser_sent_it(harness: Harness) -> None:
+    """Percent-encodings in the path and query survive the round trip through next unchanged."""
+    asked = f"/patients?nir={NIR}&note=caf%C3%A9%20cr%C3%A8me&x=a%2Bb%26c"
+    response = harness.get(asked, session="cookie-stolen", accept="text/html")
+    assert _next_of(response.headers["location"]) == asked
+    assert safe_return_path(asked) == asked
+
+
+def test_overlong_return_target_falls_back_to_the_bare_step_up_page(harness: Harness) -> None:
+    """A target past MAX_RETURN_PATH is not carried: the 303 goes to the step-up page alone."""
+    response = harness.get(
+        f"/patients?nir={NIR}&pad={'a' * MAX_RETURN_PATH}",
+        session="cookie-stolen",
+        accept="text/html",
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/step-up"
-    assert harness.portal.calls == []
+
+
+def test_challenged_post_is_sent_to_the_step_up_page_without_a_target() -> None:
+    """A challenged POST cannot be replayed by a redirect, so its 303 carries no next."""
+    harness = Harness()
+    harness.app = GuardMiddleware(
+        harness.portal,
+        guard=harness.guard,
+        routes=[Route("POST", "/export", EventKind.SEARCH, Lookup.SEARCH, ())],
+        identity=_identity,
+        pseudonymize=PSEUDONYMIZER.pseudonym,
+        clock=lambda: T0,
+    )
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=harness.app, client=(HOME, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal") as client:
+            return await client.post(
+                "/export?all=1", headers={"authorization": "cookie-stolen", "accept": "text/html"}
+            )
+
+    response = asyncio.run(send())
+    assert response.status_code == 303
+    assert response.headers["location"] == "/step-up"
+
+
+def test_browser_challenge_keeps_the_clear_nir_out_of_the_audit(harness: Harness) -> None:
+    """The typed NIR goes back to the browser in next, and nowhere else: not in the audit events."""
+    harness.get(f"/patients?nir={NIR}", session="cookie-stolen", accept="text/html")
+    (event,) = harness.audit
+    assert NIR not in json.dumps(event.to_dict())
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/",
+        "/patients?nir=253072B07300470&birth_date=1953-07-01",
+        "/patients/by-card/c1",
+        "/a%2F%2Fevil.example",
+        "/search?q=a:b@c",
+        "/" + "a" * (MAX_RETURN_PATH - 1),
+    ],
+)
+def test_same_origin_paths_are_accepted_as_return_targets(target: str) -> None:
+    """A path on the portal itself, percent-encoded, within the length bound, is kept as is."""
+    assert safe_return_path(target) == target
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        None,
+        "",
+        "//evil.example",
+        "//evil.example/patients",
+        "///evil.example",
+        "https://evil.example/",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        "evil.example/patients",
+        "patients",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "\\\\evil.example",
+        "/patients\\..\\x",
+        "/a\r\nSet-Cookie: x=1",
+        "/a\x00b",
+        "/a\tb",
+        "/a\x7fb",
+        " /patients",
+        "/a b",
+        "/caf\u00e9",
+        "/" + "a" * MAX_RETURN_PATH,
+    ],
+)
+def test_open_redirect_targets_are_refused(target: str | None) -> None:
+    """Other hosts and schemes, backslashes, control or non-ASCII characters, overlong: refused."""
+    assert safe_return_path(target) is None
+
+
+@given(st.text(max_size=60))
+def test_an_accepted_return_target_never_leaves_the_portal(target: str) -> None:
+    """Whatever text is accepted, resolving it against the portal's URL stays on the portal."""
+    accepted = safe_return_path(target)
+    if accepted is not None:
+        resolved = urlsplit(urljoin("https://portal.example/step-up", accepted))
+        assert (resolved.scheme, resolved.netloc) == ("https", "portal.example")
+
+
+@given(st.text(alphabet=st.sampled_from("/\\:.@?#%evil"), max_size=12))
+def test_no_slash_and_backslash_mix_reaches_another_host(target: str) -> None:
+    """Strings made of the characters open redirects are built from never pass as a target."""
+    accepted = safe_return_path(target)
+    if accepted is not None:
+        assert accepted.startswith("/")
+        assert not accepted.startswith("//")
+        assert "\\" not in accepted
 
 
 def test_deny_answers_403_with_reason_codes_and_app_never_runs(harness: Harness) -> None:

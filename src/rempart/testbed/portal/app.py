@@ -12,6 +12,18 @@ Endpoints (JSON bodies)::
     GET  /patients/search?surname=...&birth_date=...   (links to /patients/by-link/{ref})
     GET  /patients/by-link/{ref}
 
+and for a browser (HTML pages, forms posted ``application/x-www-form-urlencoded``,
+see `rempart.testbed.portal.forms` for the cross-site defences)::
+
+    GET  /                        a patient look-up form (signed in)
+    GET  /login?next=/path        the sign-in form; POST /login with the form -> 303 to next
+    GET  /step-up?next=/path      the TOTP form of the pending challenge, where
+                                  `GuardMiddleware` sends a challenged browser;
+                                  POST /step-up with the form -> 303 back to next
+    GET  /patients... with Accept: text/html   the record as a page
+
+``next`` is only ever followed when `safe_return_path` accepts it.
+
 Account events (logins, step-ups, resets) are decided by the guard and
 recorded here; patient reads are decided and recorded by `GuardMiddleware`.
 Every audit event goes to ``audit`` in Rempart's event format.
@@ -22,19 +34,23 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import secrets
 import smtplib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Final
+from typing import Annotated, Any, Final, TypeVar
+from urllib.parse import quote
 
 from argon2 import PasswordHasher
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 
@@ -43,9 +59,10 @@ from rempart.events import Event, EventKind, Lookup
 from rempart.guard.decision import ActionKind, Decision, Verdict
 from rempart.guard.guard import Guard
 from rempart.ingestion import read_records
-from rempart.middleware import GuardMiddleware, Identity, Route, Scope
+from rempart.middleware import GuardMiddleware, Identity, Route, Scope, safe_return_path
 from rempart.pseudonym import Pseudonymizer
 from rempart.secret import Secret
+from rempart.testbed.portal import forms, pages
 from rempart.testbed.portal.credentials import Credentials, account_email
 from rempart.testbed.portal.patients import (
     RECORD_CATEGORIES,
@@ -60,6 +77,11 @@ SESSION_COOKIE: Final = "portal_session"
 _RESET_TTL: Final = timedelta(minutes=30)
 _SENDER: Final = "AmeliPro testbed <no-reply@portal.rempart.test>"
 _UNKNOWN_ADDRESS: Final = "0.0.0.0"  # noqa: S104 (a placeholder value, never bound)
+_STEP_UP_PATH: Final = "/step-up"
+_TOTP_CODE: Final = re.compile(r"[0-9]{6}")
+_Body = TypeVar("_Body", bound=BaseModel)
+_Next = Annotated[str, Query(alias="next")]
+"""Where a browser goes back to; checked by `safe_return_path` before any use."""
 
 
 class _Login(BaseModel):
@@ -99,6 +121,71 @@ def _denied(decision: Decision) -> JSONResponse:
     )
 
 
+def _is_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _json_body(request: Request, model: type[_Body]) -> _Body:
+    """The JSON body as ``model``; a 422 like FastAPI's own when it does not validate.
+
+    As FastAPI does, a body is read as JSON only when it says so (or says
+    nothing): a ``text/plain`` post, which any site can make a browser send,
+    is not.
+    """
+    body = await request.body()
+    try:
+        if _is_json(request):
+            return model.model_validate_json(body)
+        return model.model_validate(body)  # raw bytes: never a valid body
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _with_next(path: str, next_path: str) -> str:
+    return f"{path}?next={quote(next_path, safe='/')}" if next_path != "/" else path
+
+
+def _record_response(request: Request, record: dict[str, Any] | None) -> Response:
+    if _wants_html(request):
+        return pages.record_page(record)
+    return JSONResponse(record) if record is not None else _not_found()
+
+
+_CROSS_SITE_FR: Final = "Cette demande ne vient pas du portail : elle a été refusée."
+_CROSS_SITE_EN: Final = "This request did not come from the portal and was refused."
+
+
+def _cross_site_refusal() -> Response:
+    return pages.refused_page(_CROSS_SITE_FR, _CROSS_SITE_EN)
+
+
+@dataclass(frozen=True, slots=True)
+class _SignIn:
+    """What a sign-in attempt came to: the guard's decision, and the new session if any."""
+
+    decision: Decision | None  # None: wrong password, and the guard did not deny
+    session: str | None = None
+
+    @property
+    def challenged(self) -> bool:
+        return self.decision is not None and self.decision.verdict is Verdict.CHALLENGE
+
+
 class Portal:
     """The portal's state: accounts, sessions, pending challenges, reset tokens, patients."""
 
@@ -122,6 +209,7 @@ class Portal:
         self.smtp_port = smtp_port
         self.sessions: dict[str, str] = {}  # session -> account
         self.pending: dict[str, Event] = {}  # session -> the challenged event
+        self.csrf = forms.CsrfTokens()
         self._resets: dict[str, tuple[str, datetime]] = {}  # sha256(token) -> account, expiry
 
     # -- sessions ------------------------------------------------------------------------
@@ -135,6 +223,40 @@ class Portal:
                 if session is not None and account is not None:
                     return account, session
         return None
+
+    def sign_in(self, account: str, password: str, request: Request) -> _SignIn:
+        """Check the password, ask the guard, and open a session unless it denies.
+
+        A wrong password is a ``login_failure`` (``decision`` None unless the
+        guard denies); a challenged sign-in opens the session with its
+        challenge pending.
+        """
+        if not self.credentials.verify(account, password):
+            decision = self.decide(self.account_event(EventKind.LOGIN_FAILURE, account, request))
+            return _SignIn(decision if decision.verdict is Verdict.DENY else None)
+        session = secrets.token_urlsafe(18)
+        event = self.account_event(EventKind.LOGIN_SUCCESS, account, request, session)
+        decision = self.decide(event)
+        if decision.verdict is Verdict.DENY:
+            return _SignIn(decision)
+        self.sessions[session] = account
+        if decision.verdict is Verdict.CHALLENGE:
+            self.pending[session] = event
+        return _SignIn(decision, session)
+
+    def answer_step_up(
+        self, account: str, session: str, code: str, request: Request
+    ) -> Decision | None:
+        """The guard's decision on a TOTP code for the session's pending challenge, if any."""
+        challenged = self.pending.pop(session, None)
+        if challenged is None:
+            return None
+        passed = self.credentials.verify_totp(account, code, self.clock())
+        kind = EventKind.MFA_SUCCESS if passed else EventKind.MFA_FAILURE
+        self.audit(self.account_event(kind, account, request, session))
+        decision = self.guard.step_up(challenged, passed=passed)
+        self.contain(decision)
+        return decision
 
     def revoke(self, session: str) -> None:
         """End one session."""
@@ -296,45 +418,58 @@ def create_portal(
 
 
 def _endpoints(app: FastAPI, portal: Portal) -> None:
-    @app.post("/login")
-    async def login(body: _Login, request: Request) -> Response:
-        if not portal.credentials.verify(body.account, body.password):
-            decision = portal.decide(
-                portal.account_event(EventKind.LOGIN_FAILURE, body.account, request)
-            )
-            if decision.verdict is Verdict.DENY:
-                return _denied(decision)
+    _account_endpoints(app, portal)
+    _browser_endpoints(app, portal)
+    _patient_endpoints(app, portal)
+
+
+def _request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint taking ``model`` as JSON or an HTML form."""
+    schema = model.model_json_schema()
+    form = {
+        **schema,
+        "properties": {
+            **schema["properties"],
+            "csrf": {"type": "string", "description": "the form's anti-forgery token"},
+            "next": {"type": "string", "description": "a same-origin path to return to"},
+        },
+        "required": [*schema.get("required", []), "csrf"],
+    }
+    content = {"application/json": {"schema": schema}, forms.FORM_TYPE: {"schema": form}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def _account_endpoints(app: FastAPI, portal: Portal) -> None:
+    @app.post("/login", openapi_extra=_request_body(_Login))
+    async def login(request: Request) -> Response:
+        if forms.is_form(request):
+            return await _login_form(portal, request)
+        body = await _json_body(request, _Login)
+        attempt = portal.sign_in(body.account, body.password, request)
+        if attempt.decision is None:
             return JSONResponse({"error": "invalid_credentials"}, status_code=401)
-        session = secrets.token_urlsafe(18)
-        event = portal.account_event(EventKind.LOGIN_SUCCESS, body.account, request, session)
-        decision = portal.decide(event)
-        if decision.verdict is Verdict.DENY:
-            return _denied(decision)
-        portal.sessions[session] = body.account
-        if decision.verdict is Verdict.CHALLENGE:
-            portal.pending[session] = event
-            response: Response = JSONResponse(
-                {"error": "step_up_required", "step_up": "/step-up"}, status_code=401
+        if attempt.session is None:
+            return _denied(attempt.decision)
+        response: Response = JSONResponse({"account": body.account})
+        if attempt.challenged:
+            response = JSONResponse(
+                {"error": "step_up_required", "step_up": _STEP_UP_PATH}, status_code=401
             )
-        else:
-            response = JSONResponse({"account": body.account})
-        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict")
+        _set_session(response, attempt.session)
         return response
 
-    @app.post("/step-up")
-    async def step_up(body: _StepUp, request: Request) -> Response:
+    @app.post("/step-up", openapi_extra=_request_body(_StepUp))
+    async def step_up(request: Request) -> Response:
+        if forms.is_form(request):
+            return await _step_up_form(portal, request)
+        body = await _json_body(request, _StepUp)
         who = portal.identity(request.scope)
         if who is None:
             return JSONResponse({"error": "not_authenticated"}, status_code=401)
         account, session = who
-        challenged = portal.pending.pop(session, None)
-        if challenged is None:
+        decision = portal.answer_step_up(account, session, body.code, request)
+        if decision is None:
             return JSONResponse({"error": "no_pending_challenge"}, status_code=409)
-        passed = portal.credentials.verify_totp(account, body.code, portal.clock())
-        kind = EventKind.MFA_SUCCESS if passed else EventKind.MFA_FAILURE
-        portal.audit(portal.account_event(kind, account, request, session))
-        decision = portal.guard.step_up(challenged, passed=passed)
-        portal.contain(decision)
         if decision.verdict is not Verdict.ALLOW:
             return _denied(decision)
         return JSONResponse({"status": "passed"})
@@ -371,10 +506,11 @@ def _endpoints(app: FastAPI, portal: Portal) -> None:
         portal.decide(portal.account_event(EventKind.PASSWORD_RESET, account, request))
         return JSONResponse({"status": "password_changed"})
 
+
+def _patient_endpoints(app: FastAPI, portal: Portal) -> None:
     @app.get("/patients")
-    async def by_typed_nir(nir: str = "", birth_date: str = "") -> Response:
-        record = portal.patients.record_by_typed(nir, birth_date)
-        return JSONResponse(record) if record is not None else _not_found()
+    async def by_typed_nir(request: Request, nir: str = "", birth_date: str = "") -> Response:
+        return _record_response(request, portal.patients.record_by_typed(nir, birth_date))
 
     @app.get("/patients/search")
     async def search(surname: str = "", birth_date: str = "") -> Response:
@@ -382,11 +518,133 @@ def _endpoints(app: FastAPI, portal: Portal) -> None:
         return JSONResponse({"results": results, "count": len(results)})
 
     @app.get("/patients/by-card/{card}")
-    async def by_card(card: str) -> Response:
-        record = portal.patients.record_by_card(card)
-        return JSONResponse(record) if record is not None else _not_found()
+    async def by_card(request: Request, card: str) -> Response:
+        return _record_response(request, portal.patients.record_by_card(card))
 
     @app.get("/patients/by-link/{ref}")
-    async def by_link(ref: str) -> Response:
-        record = portal.patients.record_by_link(ref)
-        return JSONResponse(record) if record is not None else _not_found()
+    async def by_link(request: Request, ref: str) -> Response:
+        return _record_response(request, portal.patients.record_by_link(ref))
+
+
+def _set_session(response: Response, session: str) -> None:
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict")
+
+
+def _browser_endpoints(app: FastAPI, portal: Portal) -> None:
+    @app.get("/")
+    async def home(request: Request) -> Response:
+        who = portal.identity(request.scope)
+        if who is None:
+            return _see_other("/login")
+        return pages.home_page(account=who[0])
+
+    @app.get("/login")
+    async def login_page(asked: _Next = "") -> Response:
+        token = forms.login_token()
+        response = pages.login_page(csrf=token, next_path=safe_return_path(asked) or "/")
+        _set_login_token(response, token)
+        return response
+
+    @app.get(_STEP_UP_PATH)
+    async def step_up_page(request: Request, asked: _Next = "") -> Response:
+        next_path = safe_return_path(asked) or "/"
+        who = portal.identity(request.scope)
+        if who is None:
+            return _see_other(_with_next("/login", next_path))
+        account, session = who
+        if session not in portal.pending:
+            return _see_other(next_path)  # nothing to answer: straight back
+        csrf = portal.csrf.for_session(session)
+        return pages.step_up_page(account=account, csrf=csrf, next_path=next_path)
+
+
+def _set_login_token(response: Response, token: str) -> None:
+    response.set_cookie(
+        forms.LOGIN_CSRF_COOKIE, token, path="/login", httponly=True, samesite="strict"
+    )
+
+
+_BAD_FORM_FR: Final = "Formulaire invalide ou expiré : rechargez la page."
+_BAD_FORM_EN: Final = "Invalid or expired form: reload the page."
+
+
+async def _login_form(portal: Portal, request: Request) -> Response:
+    """The sign-in form's post: 303 to ``next`` (or to the step-up page), else the form again."""
+    form = await forms.read_form(request)
+    if form is None:
+        return pages.refused_page(_BAD_FORM_FR, _BAD_FORM_EN, status=400)
+    next_path = safe_return_path(form.get("next")) or "/"
+    cookie = request.cookies.get(forms.LOGIN_CSRF_COOKIE)
+    if forms.cross_site(request) or not forms.login_token_valid(cookie, form.get("csrf", "")):
+        return _cross_site_refusal()
+    account = form.get("account", "").strip()
+    password = form.get("password", "")
+    csrf = cookie or ""
+    if not 0 < len(account) <= 128 or len(password) > 256:
+        return pages.login_page(
+            csrf=csrf,
+            next_path=next_path,
+            account=account[:128],
+            error="Identifiant ou mot de passe incorrect. · Wrong account or password.",
+            status=400,
+        )
+    attempt = portal.sign_in(account, password, request)
+    if attempt.decision is None:
+        return pages.login_page(
+            csrf=csrf,
+            next_path=next_path,
+            account=account,
+            error="Identifiant ou mot de passe incorrect. · Wrong account or password.",
+            status=401,
+        )
+    if attempt.session is None:
+        return pages.refused_page(
+            "Ce compte est bloqué par mesure de sécurité : contactez le support.",
+            "This account is blocked for its protection: contact support.",
+        )
+    target = _with_next(_STEP_UP_PATH, next_path) if attempt.challenged else next_path
+    response = _see_other(target)
+    _set_session(response, attempt.session)
+    response.delete_cookie(forms.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+async def _step_up_form(portal: Portal, request: Request) -> Response:
+    """The step-up form's post: 303 back to ``next`` when the code passes, else an error page.
+
+    A malformed code (not 6 digits) shows the form again with the challenge
+    still pending: it cannot be anyone's code, so it tells the guard nothing.
+    A well-formed wrong code is a failed step-up, handled by the guard as
+    for any client (session revoked, account locked by default).
+    """
+    form = await forms.read_form(request)
+    if form is None:
+        return pages.refused_page(_BAD_FORM_FR, _BAD_FORM_EN, status=400)
+    next_path = safe_return_path(form.get("next")) or "/"
+    who = portal.identity(request.scope)
+    if who is None:
+        return _see_other(_with_next("/login", next_path))
+    account, session = who
+    # Checked before the challenge is touched: a forged post must not spend it.
+    if forms.cross_site(request) or not portal.csrf.valid(session, form.get("csrf", "")):
+        return _cross_site_refusal()
+    if session not in portal.pending:
+        return _see_other(next_path)
+    code = "".join(form.get("code", "").split())
+    if _TOTP_CODE.fullmatch(code) is None:
+        return pages.step_up_page(
+            account=account,
+            csrf=portal.csrf.for_session(session),
+            next_path=next_path,
+            error="Le code comporte 6 chiffres. · The code has 6 digits.",
+            status=400,
+        )
+    decision = portal.answer_step_up(account, session, code, request)
+    if decision is None:
+        return _see_other(next_path)
+    if decision.verdict is Verdict.ALLOW:
+        return _see_other(next_path)
+    locked = any(action.kind is ActionKind.LOCK_ACCOUNT for action in decision.actions)
+    response = pages.step_up_failed_page(locked=locked)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
