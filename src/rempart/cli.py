@@ -324,6 +324,13 @@ def policy(path: Path | None) -> None:
     help="When Redis does not answer: 503; or fail-open (decide on local degraded state); "
     "or fail-closed (deny). It recovers by itself when Redis returns.",
 )
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Keep the locks, bans and lifts in this JSON Lines ledger (default: in memory). "
+    "CrowdSec bouncers read the bans from it at /v1/decisions/stream.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @_clean_errors
@@ -333,13 +340,19 @@ def serve(
     policy_path: Path | None,
     redis_url: str | None,
     on_store_error: str,
+    ledger_path: Path | None,
     host: str,
     port: int,
 ) -> None:
-    """Serve the decision API (OpenAPI at /openapi.json, key required)."""
+    """Serve the decision API (OpenAPI at /openapi.json, key required).
+
+    CrowdSec bouncers read the address bans at /v1/decisions/stream with a
+    key from `rempart keys add NAME --role bouncer`.
+    """
     from typing import Literal
 
     from rempart.guard import Guard, Knowledge, Policy
+    from rempart.response import JsonlLedger, MemoryLedger
     from rempart.service import ApiKeys, create_app
     from rempart.service import serve as run
     from rempart.stores import MemoryStore, StateStore
@@ -372,15 +385,26 @@ def serve(
             store = ResilientStore(store, mode=mode, on_change=on_change)
             store_errors = (StoreUnavailableError, redis.RedisError, OSError)
     guard = Guard(Knowledge.from_world(world), store=store, policy=policy)
-    app = create_app(guard, ApiKeys.load(keys_path), on_store_error=mode, store_errors=store_errors)
+    ledger = JsonlLedger(ledger_path) if ledger_path else MemoryLedger()
+    app = create_app(
+        guard,
+        ApiKeys.load(keys_path),
+        on_store_error=mode,
+        store_errors=store_errors,
+        ledger=ledger,
+    )
     apps.append(app)
     click.echo(f"rempart: decision API on http://{host}:{port} (state: {redis_url or 'memory'})")
-    run(app, host=host, port=port)
+    try:
+        run(app, host=host, port=port)
+    finally:
+        if isinstance(ledger, JsonlLedger):
+            ledger.close()
 
 
 @main.group()
 def keys() -> None:
-    """Manage the decision API's keys (stored hashed with argon2id)."""
+    """Manage the decision API's keys (portal keys hashed with argon2id, bouncer keys SHA-256)."""
 
 
 @keys.command(name="add")
@@ -392,15 +416,23 @@ def keys() -> None:
     required=True,
     help="API key file (created if missing).",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["portal", "bouncer"]),
+    default="portal",
+    show_default=True,
+    help="portal: the decision API (Authorization: Bearer); bouncer: a CrowdSec bouncer's "
+    "X-Api-Key, for /v1/decisions/stream only.",
+)
 @_clean_errors
-def keys_add(label: str, keys_path: Path) -> None:
+def keys_add(label: str, keys_path: Path, role: str) -> None:
     """Create a key for LABEL and print it once; only its hash is kept."""
     from rempart.service import ApiKeys
 
     store = ApiKeys.load(keys_path)
-    key_id, clear = store.generate(label)
+    key_id, clear = store.generate(label, role="bouncer" if role == "bouncer" else "portal")
     store.save(keys_path)
-    click.echo(f"key {key_id} for {label!r} (shown once):")
+    click.echo(f"key {key_id} for {label!r} ({role}, shown once):")
     click.echo(clear.reveal().decode())
 
 

@@ -17,13 +17,14 @@ from .world import NIR, BrokenStore, Client, Portal, Service
 
 SERVICE = Service()
 OPEN_ROUTES = {"/health"}
+BOUNCER_ROUTES = {"/v1/decisions/stream"}  # X-Api-Key, as CrowdSec's: tests/service/test_stream.py
 
 
 def _routes() -> list[tuple[str, str]]:
     """Every (method, path) the app serves, path parameters filled in."""
     found: list[tuple[str, str]] = []
     for route in SERVICE.app.routes:
-        if not isinstance(route, APIRoute | Route) or route.path in OPEN_ROUTES:
+        if not isinstance(route, APIRoute | Route) or route.path in OPEN_ROUTES | BOUNCER_ROUTES:
             continue
         path = re.sub(r"\{[^}]+\}", "90.12.34.56", route.path)
         found.extend((method, path) for method in sorted(route.methods or ()))
@@ -66,9 +67,12 @@ def test_health_needs_no_key_and_the_openapi_document_does() -> None:
     assert "security" not in document["paths"]["/health"]["get"]
     for path, operations in document["paths"].items():
         for operation in operations.values():
-            if path not in OPEN_ROUTES:
+            if path in BOUNCER_ROUTES:
+                assert operation["security"] == [{"APIKeyHeader": []}]
+                assert "403" in operation["responses"]
+            elif path not in OPEN_ROUTES:
                 assert operation["security"] == [{"HTTPBearer": []}]
-                assert "401" in operation["responses"]
+                assert {"401", "403"} <= operation["responses"].keys()
 
 
 def test_decide_allows_ten_unexplained_reads_then_challenges_the_eleventh() -> None:

@@ -41,3 +41,19 @@ def test_serve_needs_a_world_and_a_key_file() -> None:
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 2
     assert "--world" in result.output
+
+
+def test_keys_add_a_bouncer_key_for_the_decision_stream(tmp_path: Path) -> None:
+    """``--role bouncer`` prints an ``rb_`` key stored as its SHA-256, opening the stream only."""
+    path = tmp_path / "keys.json"
+    result = CliRunner().invoke(
+        main, ["keys", "add", "firewall", "--role", "bouncer", "--keys", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    clear = result.output.strip().splitlines()[-1]
+    assert clear.startswith("rb_")
+    stored = json.loads(path.read_text())["keys"][0]
+    assert (stored["role"], stored["hash"][:7]) == ("bouncer", "sha256:")
+    keys = ApiKeys.load(path)
+    assert keys.bouncer(clear) == stored["id"]
+    assert keys.verify(clear) is None

@@ -1,9 +1,19 @@
 """The decision API: FastAPI over `DecisionService`, API keys, OpenAPI from the msgspec types.
 
-Every endpoint but ``GET /health`` needs ``Authorization: Bearer <key>``
-(the OpenAPI document at ``/openapi.json`` too). Bodies are decoded and
-validated by msgspec, the same code as every other reader of events; a bad
-body is a 422 whose ``field`` is the JSON path of the culprit (``$[3].kind``).
+Every endpoint but ``GET /health`` and the bouncer stream needs a portal key
+in ``Authorization: Bearer <key>`` (the OpenAPI document at
+``/openapi.json`` too): none is a 401, a bouncer key a 403. Bodies are
+decoded and validated by msgspec, the same code as every other reader of
+events; a bad body is a 422 whose ``field`` is the JSON path of the culprit
+(``$[3].kind``).
+
+``GET /v1/decisions/stream`` is CrowdSec's Local API stream, so that
+CrowdSec bouncers (firewall, nginx, custom) enforce Rempart's address bans
+unchanged. It takes a bouncer key in ``X-Api-Key``, as the Local API does;
+anything else (none, a wrong one, a portal key) is a 403 that costs one
+SHA-256, never argon2. Each bouncer key has its own cursor: ``startup=true``
+gets every ban in force, a later poll what was banned, lifted or expired
+since that key's previous poll (`rempart.response.crowdsec.DecisionStream`).
 
 >>> import io
 >>> from argon2 import PasswordHasher
@@ -23,11 +33,11 @@ from datetime import datetime
 from typing import Annotated, Any, Final, TextIO
 
 import msgspec
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -38,6 +48,8 @@ from rempart.errors import StoreUnavailableError
 from rempart.events import Event
 from rempart.evidence import CareEvidence
 from rempart.guard.guard import Guard
+from rempart.response.crowdsec import StreamFilter
+from rempart.response.ledger import ActionLedger
 from rempart.service.bodies import (
     MAX_BATCH,
     BanLifted,
@@ -85,8 +97,19 @@ Address = Annotated[
 ]
 
 
-_BEARER: Final = HTTPBearer(auto_error=False, description="An API key, `rk_<id>_<secret>`.")
+_BEARER: Final = HTTPBearer(auto_error=False, description="A portal key, `rk_<id>_<secret>`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+_BOUNCER: Final = APIKeyHeader(
+    name="X-Api-Key",
+    auto_error=False,
+    description="A bouncer key, `rb_<id>_<secret>` (`rempart keys add NAME --role bouncer`).",
+)
+BouncerKey = Annotated[str | None, Depends(_BOUNCER)]
+_FORBIDDEN: Final = "access forbidden: a bouncer key is required in X-Api-Key"
+
+
+def _filter_words(description: str) -> Any:
+    return Query(max_length=1_000, description=description)
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -171,6 +194,7 @@ def _answers(status: int, schema: dict[str, Any], description: str, *errors: int
     """The documented responses: the success and each error status, with their bodies."""
     texts = {
         401: "Missing or invalid API key.",
+        403: "A bouncer key: it reads /v1/decisions/stream only.",
         404: "No such route (an account's path cannot hold a line break).",
         422: "Invalid input; `field` is the JSON path of the culprit.",
         503: "The guard's state store did not answer.",
@@ -178,7 +202,7 @@ def _answers(status: int, schema: dict[str, Any], description: str, *errors: int
     documented: dict[int | str, dict[str, Any]] = {
         status: {"description": description, "content": {_JSON: {"schema": schema}}}
     }
-    for error in (401, *errors):
+    for error in (401, 403, *errors):
         documented[error] = {
             "description": texts[error],
             "content": {_JSON: {"schema": ref("Problem")}},
@@ -196,6 +220,7 @@ def create_app(
     store_errors: tuple[type[BaseException], ...] | None = None,
     clock: Callable[[], datetime] | None = None,
     recent_per_account: int = 50,
+    ledger: ActionLedger | None = None,
 ) -> FastAPI:
     """The decision API over ``guard``, opened by ``keys``.
 
@@ -204,9 +229,11 @@ def create_app(
     ``on_store_error``: ``error`` answers 503 when the store fails, ``open``
     allows and ``closed`` denies (reason ``store_unavailable``).
     ``store_errors``: the exception types meaning the store did not answer
-    (`default_store_errors` by default). ``clock``: the time of lifts and
-    account reads (the wall clock by default). ``recent_per_account``: how
-    many decisions an account's state shows.
+    (`default_store_errors` by default). ``clock``: the time of lifts,
+    account reads and bouncer polls (the wall clock by default).
+    ``recent_per_account``: how many decisions an account's state shows.
+    ``ledger``: where locks, bans and lifts are recorded, and bouncers read
+    (in memory by default).
     """
     logger = make_logger(log_stream)
     metrics = ServiceMetrics(registry)
@@ -218,12 +245,18 @@ def create_app(
         store_errors=store_errors if store_errors is not None else default_store_errors(),
         clock=clock,
         recent=RecentDecisions(per_account=recent_per_account),
+        ledger=ledger,
     )
 
-    async def authenticate(credentials: Credentials) -> str:
+    async def authenticate(request: Request, credentials: Credentials) -> str:
         key_id = None
         if credentials is not None:
             presented = credentials.credentials
+            if keys.bouncer(presented) is not None:
+                logger.warning("forbidden", role="bouncer")
+                raise HTTPException(
+                    status_code=403, detail="a bouncer key reads /v1/decisions/stream only"
+                )
             # A key seen before costs a dictionary look-up; argon2 runs off the event loop.
             key_id = keys.remembered(presented) or await run_in_threadpool(keys.verify, presented)
         if key_id is None:
@@ -233,7 +266,19 @@ def create_app(
                 detail="a valid API key is required: Authorization: Bearer <key>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        request.state.key_id = key_id  # who lifts a lock or a ban, in the ledger
         return key_id
+
+    async def authenticate_bouncer(request: Request, presented: BouncerKey) -> str:
+        # One SHA-256 and a constant-time comparison: cheap enough to run on the event loop.
+        key_id = keys.bouncer(presented) if presented is not None else None
+        if key_id is None:
+            logger.warning("forbidden", presented=presented is not None)
+            raise HTTPException(status_code=403, detail=_FORBIDDEN)
+        request.state.bouncer = key_id  # whose cursor the poll moves
+        return key_id
+
+    bouncer_keyed = [Depends(authenticate_bouncer)]
 
     app = FastAPI(
         title="Rempart decision API",
@@ -241,7 +286,8 @@ def create_app(
         description=(
             "Ask Rempart before the portal returns patient data: allow, challenge (step-up) "
             "or deny, with reasons and actions. Submit care evidence, read an account's state, "
-            "lift locks and bans."
+            "lift locks and bans. CrowdSec bouncers read the address bans from the Local API's "
+            "decision stream."
         ),
         openapi_url=None,
         generate_unique_id_function=lambda route: route.name,
@@ -330,8 +376,8 @@ def create_app(
         summary="Lift an account's lock",
         responses=_answers(200, ref("LockLifted"), "The lock is lifted.", 404, 422, 503),
     )
-    def lift_lock(account: Account) -> Response:
-        service.lift_lock(account)
+    def lift_lock(account: Account, request: Request) -> Response:
+        service.lift_lock(account, by=f"key:{request.state.key_id}")
         return _json(LockLifted(account=account, locked=False))
 
     @post(
@@ -339,15 +385,71 @@ def create_app(
         summary="Lift an address's ban",
         responses=_answers(200, ref("BanLifted"), "The ban is lifted.", 422, 503),
     )
-    def lift_ban(address: Address) -> Response:
+    def lift_ban(address: Address, request: Request) -> Response:
         try:
             ipaddress.ip_address(address)
         except ValueError:
             message = "not an IPv4 or IPv6 address"
             problem = Problem(error="invalid_request", message=message, field="address")
             raise _InvalidBodyError(problem) from None
-        service.lift_ban(address)
+        service.lift_ban(address, by=f"key:{request.state.key_id}")
         return _json(BanLifted(address=address, banned=False))
+
+    @app.get(
+        "/v1/decisions/stream",
+        dependencies=bouncer_keyed,
+        summary="CrowdSec bouncers: bans to add and delete since the last poll",
+        responses={
+            200: {
+                "description": (
+                    "`new`: bans to enforce; `deleted`: bans lifted or expired since this "
+                    "bouncer key's previous poll (none at startup)."
+                ),
+                "content": {_JSON: {"schema": ref("DecisionsStream")}},
+            },
+            403: {
+                "description": "No bouncer key in `X-Api-Key`, or a wrong one.",
+                "content": {_JSON: {"schema": ref("Problem")}},
+            },
+            422: {
+                "description": "Invalid query parameter; `field` names it.",
+                "content": {_JSON: {"schema": ref("Problem")}},
+            },
+        },
+    )
+    def decisions_stream(
+        request: Request,
+        startup: Annotated[
+            bool, Query(description="The bouncer starts: every ban in force, none deleted.")
+        ] = False,
+        scopes: Annotated[
+            str | None, _filter_words("Comma-separated scopes to keep: `ip`, `range`.")
+        ] = None,
+        origins: Annotated[
+            str | None, _filter_words("Comma-separated origins to keep (Rempart's: `rempart`).")
+        ] = None,
+        scenarios_containing: Annotated[
+            str | None, _filter_words("Keep the bans whose scenario contains any of these words.")
+        ] = None,
+        scenarios_not_containing: Annotated[
+            str | None, _filter_words("Drop the bans whose scenario contains any of these words.")
+        ] = None,
+    ) -> Response:
+        selection = StreamFilter.from_query(
+            scopes=scopes,
+            origins=origins,
+            scenarios_containing=scenarios_containing,
+            scenarios_not_containing=scenarios_not_containing,
+        )
+        answer = service.decisions_stream(
+            request.state.bouncer, startup=startup, selection=selection
+        )
+        return _json(answer)
+
+    @app.head("/v1/decisions/stream", dependencies=bouncer_keyed, include_in_schema=False)
+    def decisions_stream_head() -> Response:
+        # As the Local API: a bouncer checks its key; nothing is read, its cursor stays.
+        return Response(media_type=_JSON)
 
     @get(
         "/ready",
@@ -367,6 +469,7 @@ def create_app(
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             },
             401: _answers(200, {}, "")[401],
+            403: _answers(200, {}, "")[403],
         },
     )
     def metrics_text() -> Response:
@@ -441,7 +544,12 @@ def _install_error_handlers(
     async def http_error(request: Request, error: Exception) -> Response:
         if not isinstance(error, HTTPException):  # pragma: no cover
             raise error
-        codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        codes = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }
         response = _problem(
             error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
         )

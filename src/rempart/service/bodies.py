@@ -22,6 +22,8 @@ __all__ = [
     "RESPONSE_TYPES",
     "AccountState",
     "BanLifted",
+    "BouncerDecision",
+    "DecisionsStream",
     "EventBatch",
     "EvidenceBatch",
     "Health",
@@ -90,6 +92,31 @@ class BanLifted(msgspec.Struct, frozen=True):
     banned: bool
 
 
+class BouncerDecision(msgspec.Struct, frozen=True):
+    """A ban as CrowdSec's Local API gives it to a bouncer (its swagger's ``Decision``).
+
+    Documents the stream's answer, which `rempart.response.crowdsec` builds:
+    ``scope`` is ``Ip`` or ``Range``, ``value`` the address or CIDR prefix,
+    ``duration`` the time left as Go writes it (``3h59m58s``).
+    """
+
+    id: int
+    origin: str
+    type: str
+    scope: str
+    value: str
+    duration: str
+    until: str
+    scenario: str
+
+
+class DecisionsStream(msgspec.Struct, frozen=True):
+    """What a bouncer must add (``new``) and remove (``deleted``) since its last poll."""
+
+    new: list[BouncerDecision]
+    deleted: list[BouncerDecision]
+
+
 class Health(msgspec.Struct, frozen=True):
     """The process answers (``ok``) or its store does (``ready``)."""
 
@@ -110,6 +137,7 @@ RESPONSE_TYPES: Final = (
     AccountState,
     LockLifted,
     BanLifted,
+    DecisionsStream,
     Health,
     Problem,
 )

@@ -10,6 +10,10 @@ When the store fails (Redis down, a timeout), the guard raises. The
 portal's own policy applies), ``open`` (allow, reason ``store_unavailable``)
 or ``closed`` (deny, same reason). Either way the failure is counted in
 ``rempart_store_errors_total`` and logged.
+
+The locks and bans decided, and their lifts, go to an action ledger; the
+CrowdSec decision stream (`rempart.response.crowdsec.DecisionStream`) reads
+the bans from it, one cursor per bouncer key.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+import msgspec
 from structlog.typing import FilteringBoundLogger
 
 from rempart.detectors.budget import BUDGET_WINDOWS
@@ -28,6 +33,15 @@ from rempart.events import Event
 from rempart.evidence import CareEvidence
 from rempart.guard.decision import Action, ActionKind, Decision, Reason, Verdict
 from rempart.guard.guard import Guard
+from rempart.response.crowdsec import (
+    CrowdSecDecision,
+    CrowdSecDecisions,
+    DecisionStream,
+    StreamFilter,
+)
+from rempart.response.dispatch import guard_trigger
+from rempart.response.ledger import ActionLedger, MemoryLedger
+from rempart.response.record import LIFTABLE
 from rempart.service.bodies import AccountState, UnexplainedReads
 from rempart.service.metrics import ServiceMetrics
 from rempart.service.recent import RecentDecisions
@@ -46,7 +60,9 @@ class DecisionService:
     ``store_errors`` are the exception types that mean "the store did not
     answer"; any other exception is a bug and propagates. ``clock`` gives the
     time for operations that carry none (lifting a lock, reading an
-    account); decisions always use the event's own time.
+    account, a bouncer's poll); decisions always use the event's own time.
+    ``ledger``: where locks, bans and lifts are recorded (in memory by
+    default).
     """
 
     def __init__(
@@ -59,6 +75,7 @@ class DecisionService:
         store_errors: tuple[type[BaseException], ...] = (),
         clock: Callable[[], datetime] | None = None,
         recent: RecentDecisions | None = None,
+        ledger: ActionLedger | None = None,
     ) -> None:
         self.guard = guard
         self.metrics = metrics
@@ -67,6 +84,8 @@ class DecisionService:
         self.store_errors = store_errors
         self.clock = clock or (lambda: datetime.now(UTC))
         self.recent = recent or RecentDecisions()
+        self.ledger = ledger if ledger is not None else MemoryLedger()
+        self.bouncers = DecisionStream(CrowdSecDecisions(self.ledger))
         self._lock = threading.Lock()
 
     # -- decisions ------------------------------------------------------------------
@@ -100,6 +119,7 @@ class DecisionService:
                 decision, seconds = self._fallback(event, refuse=not passed), None
             if event.account is not None:
                 self.recent.add(event.account, decision)
+            self._contain(decision)
         self._record(event, decision, seconds)
         return decision
 
@@ -113,7 +133,20 @@ class DecisionService:
             decision, seconds = self._fallback(event), None
         if event.account is not None:
             self.recent.add(event.account, decision)
+        self._contain(decision)
         return decision, seconds
+
+    def _contain(self, decision: Decision) -> None:
+        """Record the decision's locks and bans (what stays in force) in the ledger."""
+        lasting = tuple(action for action in decision.actions if action.kind in LIFTABLE)
+        if not lasting:
+            return
+        try:
+            self.ledger.record(
+                msgspec.structs.replace(decision, actions=lasting), guard_trigger(decision)
+            )
+        except ValueError as error:  # a target the ledger refuses (a clear NIR): never logged
+            self.logger.error("ledger_refused", event_id=decision.event_id, error=str(error))
 
     def _fallback(self, event: Event, *, refuse: bool = False) -> Decision:
         """The answer when the store fails: raise (policy ``error``), allow or deny.
@@ -209,8 +242,8 @@ class DecisionService:
             recent_decisions=recent,
         )
 
-    def lift_lock(self, account: str) -> None:
-        """Lift ``account``'s lock (after its out-of-band reset)."""
+    def lift_lock(self, account: str, by: str = "api:service") -> None:
+        """Lift ``account``'s lock (after its out-of-band reset), on ``by``'s word."""
         now = self.clock()
         with self._lock:
             try:
@@ -218,18 +251,38 @@ class DecisionService:
             except self.store_errors as error:
                 self._store_failed(error, "lift_lock")
                 raise StoreUnavailableError("the guard's state store did not answer") from None
-        self.logger.info("lock_lifted", account=account)
+            self.ledger.lift(account, ActionKind.LOCK_ACCOUNT, by, now)
+        self.logger.info("lock_lifted", account=account, by=by)
 
-    def lift_ban(self, address: str) -> None:
-        """Lift the ban on ``address``, as `Guard.lift_lock` lifts a lock."""
-        now = self.clock().timestamp()
+    def lift_ban(self, address: str, by: str = "api:service") -> None:
+        """Lift the ban on ``address``, as `Guard.lift_lock` lifts a lock, on ``by``'s word.
+
+        Bouncers are told at their next poll (the ban is ``deleted``).
+        """
+        now = self.clock()
         with self._lock:
             try:
-                self.guard.lift_ban(address, datetime.fromtimestamp(now, tz=UTC))
+                self.guard.lift_ban(address, now)
             except self.store_errors as error:
                 self._store_failed(error, "lift_ban")
                 raise StoreUnavailableError("the guard's state store did not answer") from None
-        self.logger.info("ban_lifted", address=address)
+            self.ledger.lift(address, ActionKind.BAN_ADDRESS, by, now)
+        self.logger.info("ban_lifted", address=address, by=by)
+
+    def decisions_stream(
+        self, bouncer: str, *, startup: bool, selection: StreamFilter
+    ) -> dict[str, list[CrowdSecDecision]]:
+        """The bans ``bouncer`` must add and delete now (`DecisionStream.poll`)."""
+        answer = self.bouncers.poll(bouncer, self.clock(), startup=startup, selection=selection)
+        if startup or answer["new"] or answer["deleted"]:
+            self.logger.info(
+                "decisions_streamed",
+                bouncer=bouncer,
+                startup=startup,
+                new=len(answer["new"]),
+                deleted=len(answer["deleted"]),
+            )
+        return answer
 
     def ready(self) -> None:
         """Return when the store answers; raise `StoreUnavailableError` when it does not."""
