@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -22,6 +23,20 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("portal-world")
     simulate(preset("small"), out, seed=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def patients(world_dir: Path) -> list[dict[str, str]]:
+    """A hundred real (non-canary) patients of the world: NIR, surname, birth date."""
+    table = pq.read_table(
+        world_dir / "identities" / "identities.parquet",
+        columns=["nir", "surname", "birth_date", "canary"],
+    ).to_pylist()
+    return [
+        {"nir": row["nir"], "surname": row["surname"], "birth_date": row["birth_date"].isoformat()}
+        for row in table
+        if not row["canary"]
+    ][:100]
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-
-import pyarrow.parquet as pq
-import pytest
 
 from rempart.events import EventKind, Lookup, Outcome
 from rempart.testbed.portal import account_email, credentials
@@ -17,20 +13,6 @@ from .world import SECRET, Outbox, PortalClient
 ACCOUNT = "A000001"  # a pharmacist
 PASSWORD = credentials.testbed_password(SECRET, ACCOUNT)
 RECORD_CATEGORIES = ["identity", "birth_date", "sex", "nir", "treating_doctor", "rights"]
-
-
-@pytest.fixture(scope="session")
-def patients(world_dir: Path) -> list[dict[str, str]]:
-    """A hundred real (non-canary) patients of the world: NIR, surname, birth date."""
-    table = pq.read_table(
-        world_dir / "identities" / "identities.parquet",
-        columns=["nir", "surname", "birth_date", "canary"],
-    ).to_pylist()
-    return [
-        {"nir": row["nir"], "surname": row["surname"], "birth_date": row["birth_date"].isoformat()}
-        for row in table
-        if not row["canary"]
-    ][:100]
 
 
 def _login(client: PortalClient, password: str = PASSWORD) -> int:

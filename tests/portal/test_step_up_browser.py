@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import pyarrow.parquet as pq
 import pyotp
 import pytest
 import uvicorn
@@ -35,19 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture(scope="module")
-def patients(world_dir: Path) -> list[dict[str, str]]:
-    """Forty real (non-canary) patients of the world: NIR and birth date."""
-    table = pq.read_table(
-        world_dir / "identities" / "identities.parquet", columns=["nir", "birth_date", "canary"]
-    ).to_pylist()
-    return [
-        {"nir": row["nir"], "birth_date": row["birth_date"].isoformat()}
-        for row in table
-        if not row["canary"]
-    ][:40]
 
 
 class LivePortal:

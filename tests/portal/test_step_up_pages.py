@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
-import pyarrow.parquet as pq
 import pyotp
 import pytest
 
@@ -21,20 +19,6 @@ ACCOUNT = "A000001"  # a pharmacist
 PASSWORD = credentials.testbed_password(SECRET, ACCOUNT)
 HTML = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 FORM = "application/x-www-form-urlencoded"
-
-
-@pytest.fixture(scope="session")
-def patients(world_dir: Path) -> list[dict[str, str]]:
-    """Forty real (non-canary) patients of the world: NIR and birth date."""
-    table = pq.read_table(
-        world_dir / "identities" / "identities.parquet",
-        columns=["nir", "birth_date", "canary"],
-    ).to_pylist()
-    return [
-        {"nir": row["nir"], "birth_date": row["birth_date"].isoformat()}
-        for row in table
-        if not row["canary"]
-    ][:40]
 
 
 def _url(patient: dict[str, str]) -> str:
