@@ -263,21 +263,43 @@ def replay(
     type=click.Path(path_type=Path, exists=True),
     help="Policy TOML (default: the shipped policy).",
 )
+@click.option(
+    "--thief",
+    type=click.Choice(["fails", "silent", "both"]),
+    default="both",
+    show_default=True,
+    help="The thief who answers a challenge and fails, the one who never answers, or both.",
+)
 @_quiet
 @_clean_errors
-def evaluate(directory: Path, as_json: bool, policy_path: Path | None, quiet: bool) -> None:
-    """Replay a simulated directory: Rempart and three baselines, with ground truth."""
+def evaluate(
+    directory: Path, as_json: bool, policy_path: Path | None, thief: str, quiet: bool
+) -> None:
+    """Replay a simulated directory: Rempart and three baselines, with ground truth.
+
+    With --thief both (the default) the replay runs once per thief; --json then
+    prints {"fails": report, "silent": report}.
+    """
     from rempart.guard import Policy
     from rempart.progress import for_terminal
+    from rempart.replay import Thief
     from rempart.replay import evaluate as run
 
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
-    with for_terminal("eval", quiet=quiet) as progress:
-        report = run(directory, policy=policy, progress=progress)
+    thieves = list(Thief) if thief == "both" else [Thief(thief)]
+    reports = []
+    for chosen in thieves:
+        with for_terminal(f"eval ({chosen.value} thief)", quiet=quiet) as progress:
+            reports.append(run(directory, policy=policy, thief=chosen, progress=progress))
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        document = (
+            reports[0].to_dict()
+            if len(reports) == 1
+            else {report.thief.value: report.to_dict() for report in reports}
+        )
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
-        click.echo(report.render())
+        click.echo("\n\n".join(report.render() for report in reports))
 
 
 @main.command()

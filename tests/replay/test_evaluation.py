@@ -25,6 +25,8 @@ SCENARIO_KEYS = {
     "detection_s",
     "attackers",
     "attackers_detected",
+    "attackers_detected_late",
+    "detection_s_worst",
     "containment_s",
     "containment_s_median",
     "accounts",
@@ -132,11 +134,25 @@ def test_rempart_exposes_no_more_than_no_defence(evaluation_report: dict[str, An
 
 
 def test_eval_cli_json_equals_evaluate(evaluation_report: dict[str, Any], small_dir: Path) -> None:
-    """``rempart eval DIR --json`` prints exactly evaluate's dict; off a terminal, no progress."""
-    result = CliRunner().invoke(main, ["eval", str(small_dir), "--json"])
+    """``rempart eval DIR --thief fails --json`` prints exactly evaluate's dict, no progress."""
+    result = CliRunner().invoke(main, ["eval", str(small_dir), "--thief", "fails", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == evaluation_report
     assert result.stderr == ""
+
+
+@pytest.mark.slow
+def test_eval_cli_reports_both_thieves_by_default(
+    evaluation_report: dict[str, Any], small_dir: Path
+) -> None:
+    """Without --thief, ``rempart eval --json`` reports the failing and the silent thief."""
+    result = CliRunner().invoke(main, ["eval", str(small_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    both = json.loads(result.stdout)
+    assert set(both) == {"fails", "silent"}
+    assert both["fails"] == evaluation_report
+    assert both["silent"]["thief"] == "silent"
+    assert both["silent"]["defences"]["no-defence"] == evaluation_report["defences"]["no-defence"]
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rempart.replay import evaluate
+from rempart.replay.evaluation import DETECTION_HORIZON_S, SECOND_FACTOR_HOLDERS
 from rempart.testbed.attacks import default_registry
 from rempart.testbed.presets import preset
 from rempart.testbed.simulate import simulate
@@ -42,12 +43,18 @@ def test_slow_drip_bounded_per_account_week(report: Any) -> None:
 
 
 @pytest.mark.slow
-def test_every_scenario_detected(report: Any) -> None:
-    """Every attack scenario of the registry is detected (a non-allow decision or an alert)."""
+def test_every_attacker_detected_within_the_horizon(report: Any) -> None:
+    """Every attacker of every scenario is detected (a non-allow decision or an alert) within
+    a day of its first event; insiders, who hold their own second factor, only by a later
+    alert (reported as late, not as a detection)."""
     scenarios = report["rempart"]["scenarios"]
     assert set(scenarios) == set(default_registry().names())
     for name, row in scenarios.items():
-        assert row["detection_s"] is not None, name
+        if name in SECOND_FACTOR_HOLDERS:
+            assert row["attackers_detected"] + row["attackers_detected_late"] >= 1, name
+            continue
+        assert row["attackers_detected"] == row["attackers"], name
+        assert row["detection_s_worst"] <= DETECTION_HORIZON_S, name
 
 
 @pytest.mark.slow

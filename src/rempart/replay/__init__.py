@@ -2,12 +2,12 @@
 
 `replay` turns any event file (and its evidence) into one decision per event;
 `evaluate` replays a simulated directory with its ground truth, simulates the
-step-up outcomes (the owner passes, a thief does not), and reports exposure,
+step-up outcomes (the owner passes; a thief fails, or never answers), and reports exposure,
 detection, containment and friction for Rempart and three baselines.
 """
 
 from rempart.replay.baselines import AccountRateLimit, AddressLeakyBucket, Defence, NoDefence
-from rempart.replay.evaluation import Report, evaluate
+from rempart.replay.evaluation import Report, Thief, evaluate
 from rempart.replay.replay import replay
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Defence",
     "NoDefence",
     "Report",
+    "Thief",
     "evaluate",
     "replay",
 ]

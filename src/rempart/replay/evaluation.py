@@ -1,8 +1,13 @@
 """``rempart eval``: replay a simulated directory with its ground truth, for Rempart and baselines.
 
 Step-up is simulated from the truth: a legitimate professional (and an
-insider, who holds their own second factor) passes; a thief holding only a
-password, a mailbox or a session cookie fails. For each scenario the report
+insider, who holds their own second factor) passes. A thief holding only a
+password, a mailbox or a session cookie cannot pass, and is modelled two
+ways (`Thief`): one that answers the challenge and fails (the guard's failed
+step-up path: lock, revoke) and one that never answers and simply keeps
+reading, while the owner keeps working on the same account and passes the
+step-ups they are asked for. A challenged read is refused either way; only
+what the guard does next differs. For each scenario the report
 gives the patients exposed (distinct subjects whose data reached the
 attacker), the time to first detection (first non-allow decision or alert on
 one of its events), the time to containment (from an attacker's first
@@ -10,7 +15,14 @@ look-up to the refusal after which none of its look-ups succeeds; the worst
 attacker), and the accounts contained. For legitimate traffic: challenges per
 1,000 professional-days, denied events and locked accounts, with the hard
 cases broken out. Owners of taken-over accounts are left out of friction from
-the attacker's first event on: locking their account is the right answer.
+the attacker's first *successful* event on (a login that worked, a read):
+locking their account is the right answer. A failed spray login does not
+make an account taken over, so its owner's friction still counts.
+
+Detection counts only within `DETECTION_HORIZON_S` of an attacker's first
+event: ``attackers_detected`` and ``detection_s_worst`` say how many were
+detected in time and the slowest of those; an alert days later is reported
+in ``attackers_detected_late``, not as a detection.
 """
 
 from __future__ import annotations
@@ -18,12 +30,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from rempart.events import Event, EventKind
+from rempart.events import Event, EventKind, Outcome
 from rempart.evidence import CareEvidence
 from rempart.guard.decision import ActionKind, Verdict
 from rempart.guard.guard import Guard
@@ -34,12 +47,31 @@ from rempart.ingestion.rejected import Rejected
 from rempart.progress import Progress, silent
 from rempart.replay.baselines import AccountRateLimit, AddressLeakyBucket, Defence, NoDefence
 
-__all__ = ["SECOND_FACTOR_HOLDERS", "DefenceReport", "Report", "evaluate"]
+__all__ = [
+    "DETECTION_HORIZON_S",
+    "SECOND_FACTOR_HOLDERS",
+    "DefenceReport",
+    "Report",
+    "Thief",
+    "evaluate",
+]
 
 SECOND_FACTOR_HOLDERS = frozenset({"insider-curiosity"})
 """Scenarios whose attacker passes step-up: they use their own account and device."""
 
 _WEEK = 7 * 86_400.0
+
+DETECTION_HORIZON_S = 86_400.0
+"""An attacker counts as detected only if detected within a day of its first event."""
+
+
+class Thief(StrEnum):
+    """How an attacker without the owner's second factor meets a challenge."""
+
+    FAILS = "fails"
+    """Answers the challenge and fails it: the guard's failed step-up path runs."""
+    SILENT = "silent"
+    """Never answers: the challenged read is refused and the robot keeps on reading."""
 
 
 @dataclass
@@ -49,6 +81,7 @@ class _Attacker:
     first_event: float | None = None
     first_lookup: float | None = None
     first_detection: float | None = None
+    first_detection_any: float | None = None
     last_allowed: float | None = None
     refused_after_last_allowed: float | None = None
     lookups: int = 0
@@ -86,11 +119,13 @@ class Report:
     defences: list[DefenceReport]
     events: int
     rejected: int
+    thief: Thief = Thief.FAILS
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report; keys documented in ``docs/detection.md``."""
         return {
             "directory": self.directory,
+            "thief": self.thief.value,
             "events": self.events,
             "rejected": self.rejected,
             "defences": {d.name: d.to_dict() for d in self.defences},
@@ -98,7 +133,10 @@ class Report:
 
     def render(self) -> str:
         """A plain-text table per defence."""
-        lines: list[str] = [f"{self.directory}: {self.events:,} events ({self.rejected} rejected)"]
+        lines: list[str] = [
+            f"{self.directory}: {self.events:,} events ({self.rejected} rejected), "
+            f"thief {self.thief.value}: {_THIEF_TEXT[self.thief]}"
+        ]
         for defence in self.defences:
             lines.append("")
             lines.append(f"== {defence.name}")
@@ -124,6 +162,12 @@ class Report:
             )
             lines.append(f"hard cases (challenges/denied): {cases}")
         return "\n".join(lines)
+
+
+_THIEF_TEXT = {
+    Thief.FAILS: "answers a challenge and fails it",
+    Thief.SILENT: "never answers a challenge and keeps reading",
+}
 
 
 def _seconds(value: float | None) -> str:
@@ -182,9 +226,13 @@ def evaluate(
     *,
     policy: Policy | None = None,
     defences: Callable[[Knowledge], list[tuple[str, Defence]]] | None = None,
+    thief: Thief = Thief.FAILS,
     progress: Progress = silent,
 ) -> Report:
     """Replay ``directory`` (written by ``rempart simulate``) through every defence.
+
+    ``thief`` chooses how attackers without the owner's second factor meet a
+    challenge (`Thief`); owners and insiders always pass.
 
     ``progress`` (`rempart.progress`) hears the events replayed, once per
     batch read: rows of the row count for Parquet, bytes for JSON Lines.
@@ -206,7 +254,12 @@ def evaluate(
         count += 1
         label, attacker_id, hard_case = truth[event.event_id]
         now = event.time.timestamp()
-        if attacker_id is not None and event.account and label not in SECOND_FACTOR_HOLDERS:
+        if (
+            attacker_id is not None
+            and event.account
+            and label not in SECOND_FACTOR_HOLDERS
+            and event.outcome is Outcome.SUCCESS
+        ):
             taken_over.setdefault(event.account, now)
         for index, guard in enumerate(guards):
             decision = guard.decide(event)
@@ -215,9 +268,9 @@ def evaluate(
             actions = decision.actions
             if challenged:
                 passed = attacker_id is None or label in SECOND_FACTOR_HOLDERS
-                outcome = guard.step_up(event, passed)
                 refused = not passed
-                actions = actions + outcome.actions
+                if passed or thief is Thief.FAILS:
+                    actions = actions + guard.step_up(event, passed).actions
             else:
                 refused = verdict is Verdict.DENY
             for action in actions:
@@ -242,7 +295,13 @@ def evaluate(
                 legitimate=_legitimate_figures(legit[index]),
             )
         )
-    return Report(directory=str(directory), defences=reports, events=count, rejected=len(rejected))
+    return Report(
+        directory=str(directory),
+        defences=reports,
+        events=count,
+        rejected=len(rejected),
+        thief=thief,
+    )
 
 
 def _count_legitimate(
@@ -287,8 +346,10 @@ def _count_attack(
         attacker.accounts.add(event.account)
     if attacker.first_event is None:
         attacker.first_event = now
-    if detected and attacker.first_detection is None:
-        attacker.first_detection = now
+    if detected and attacker.first_detection_any is None:
+        attacker.first_detection_any = now
+        if now - attacker.first_event <= DETECTION_HORIZON_S:
+            attacker.first_detection = now
     if event.kind is not EventKind.RECORD_VIEW:
         return
     attacker.lookups += 1
@@ -337,6 +398,11 @@ def _scenario_figures(attackers: dict[str, _Attacker]) -> dict[str, dict[str, An
         exposures = [item for attacker in group for item in attacker.exposures]
         detections = [a.first_detection for a in group if a.first_detection is not None]
         starts = [a.first_event for a in group if a.first_event is not None]
+        delays = [
+            a.first_detection - a.first_event
+            for a in group
+            if a.first_detection is not None and a.first_event is not None
+        ]
         reading = [a for a in group if a.lookups > 0]
         contained = [a for a in reading if a.refused_after_last_allowed is not None]
         containment = [
@@ -352,7 +418,11 @@ def _scenario_figures(attackers: dict[str, _Attacker]) -> dict[str, dict[str, An
             "lookups": sum(a.lookups for a in group),
             "detection_s": min(detections) - min(starts) if detections and starts else None,
             "attackers": len(group),
-            "attackers_detected": sum(1 for a in group if a.first_detection is not None),
+            "attackers_detected": len(delays),
+            "attackers_detected_late": sum(
+                1 for a in group if a.first_detection is None and a.first_detection_any is not None
+            ),
+            "detection_s_worst": max(delays) if delays else None,
             "containment_s": max(containment)
             if contained and len(contained) == len(reading)
             else None,
