@@ -474,6 +474,71 @@ def keys_revoke(key_id: str, keys_path: Path) -> None:
     click.echo(f"key {key_id} revoked")
 
 
+@main.group()
+def networks() -> None:
+    """Build the guard's network table from the databases and range lists an operator has."""
+
+
+@networks.command(name="import")
+@click.argument("sources", nargs=-1, required=True, metavar="FORMAT:PATH...")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The table to write (CSV: prefix,asn,operator,country,kind).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_clean_errors
+def networks_import(sources: tuple[str, ...], out: Path, as_json: bool) -> None:
+    """Merge SOURCES into one table: AS and country from the databases (earlier ones win),
+    kind from the range lists and flags (see `rempart networks formats`)."""
+    from rempart.netdata import NetworkSource, import_networks, table_summary
+    from rempart.networks import write_networks
+
+    table = import_networks([NetworkSource.parse(spec) for spec in sources])
+    write_networks(table.ranges, out)
+    summary = table_summary(table)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    kinds = ", ".join(
+        f"{kind} {count:,}" for kind, count in cast(dict[str, int], summary["kinds"]).items()
+    )
+    click.echo(
+        f"{out}: {summary['ranges']:,} ranges "
+        f"({summary['ipv4']:,} IPv4, {summary['ipv6']:,} IPv6), "
+        f"{summary['with_asn']:,} with an AS, {summary['with_country']:,} with a country; {kinds}"
+    )
+
+
+@networks.command(name="formats")
+def networks_formats() -> None:
+    """List the source formats `rempart networks import` reads."""
+    from rempart.netdata import default_registry
+
+    for source_format in default_registry():
+        click.echo(f"{source_format.name:24} {source_format.summary}")
+
+
+@networks.command(name="lookup")
+@click.argument("table", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("addresses", nargs=-1, required=True)
+@_clean_errors
+def networks_lookup(table: Path, addresses: tuple[str, ...]) -> None:
+    """Print what TABLE says of each address (as the guard would see it)."""
+    from rempart.networks import read_networks
+
+    network_table = read_networks(table)
+    for address in addresses:
+        found = network_table.lookup(address)
+        if found is None:
+            click.echo(f"{address}\t-")
+        else:
+            asn = f"AS{found.asn}" if found.asn else "-"
+            fields = (found.prefix, asn, found.operator or "-", found.country, found.kind.value)
+            click.echo("\t".join(map(str, (address, *fields))))
+
+
 @main.command()
 @click.option(
     "--out",

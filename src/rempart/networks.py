@@ -1,15 +1,35 @@
-"""Address ranges and what they stand for: operator, autonomous system, country, kind.
+"""Address ranges and what they stand for: autonomous system, operator, country, kind.
 
-`NetworkTable` is the guard's view of an IP-to-AS database: a longest-prefix
-lookup from an address to its `NetworkRange`. The testbed ships its own table
-(``world/networks.csv``, see ``docs/testbed-geography.md``); production
-loads the same CSV shape built from a registry dump with `read_networks`.
+`NetworkTable` is the guard's view of an IP-to-network database: a
+longest-prefix lookup from an address to its `NetworkRange`. The testbed
+ships its own table (``world/networks.csv``, see ``docs/testbed-geography.md``);
+an operator builds one from the databases it actually has with
+``rempart networks import`` (`rempart.netdata`), and the guard loads either
+with `read_networks`.
+
+A range says four independent things, any of which may be unknown:
+
+- ``asn``: the origin autonomous system, ``0`` when unknown (AS 0 is reserved
+  by RFC 7607 and never originates a route, so it cannot clash with a real one);
+- ``operator``: the AS organisation or provider name, ``""`` when unknown;
+- ``country``: an ISO 3166 alpha-2 code, `UNKNOWN_COUNTRY` (``"??"``) when unknown;
+- ``kind``: the kind of connection (`NetworkKind`), ``unknown`` when no source says.
+
+Kind and country are separate: broadband abroad is ``fixed`` with a foreign
+country. The CSV shape is ``prefix,asn,operator,country,kind``, unknown
+operator and country written as empty cells.
+
+>>> table = NetworkTable([NetworkRange(ipaddress.ip_network("192.0.2.0/24"))])
+>>> unlabelled = table.lookup("192.0.2.1")
+>>> unlabelled.asn, unlabelled.operator, unlabelled.country, unlabelled.kind.value
+(0, '', '??', 'unknown')
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import io
 import ipaddress
 import re
 import socket
@@ -21,56 +41,99 @@ from pathlib import Path
 import numpy as np
 
 from rempart.errors import ConfigError, InputError, RecordError
+from rempart.ingestion.atomic import atomic_output
 
 __all__ = [
+    "MAX_OPERATOR_LENGTH",
+    "UNKNOWN_COUNTRY",
     "NetworkKind",
     "NetworkRange",
     "NetworkTable",
     "network_range_from_row",
     "read_networks",
+    "write_networks",
 ]
 
+UNKNOWN_COUNTRY = "??"
+"""The country of a range no source places (the guard's ``EventContext.country`` uses it too)."""
+MAX_OPERATOR_LENGTH = 200
+"""Longest operator name a range may carry (the importers cut longer ones)."""
+
 _ISO_COUNTRY = re.compile(r"[A-Z]{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _OCTET_SHIFTS = np.array([24, 16, 8, 0], dtype=np.int64)
 _COLUMNS = ("prefix", "asn", "operator", "country", "kind")
+_MAX_ASN = 2**32 - 1
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class NetworkKind(StrEnum):
-    """What kind of connection an address range stands for in the simulated world."""
+    """What kind of connection an address range stands for, whatever its country."""
 
     FIXED = "fixed"
-    """French residential and business broadband."""
+    """Residential and business broadband."""
     MOBILE = "mobile"
-    """French mobile networks (carrier-grade NAT: many users behind one address)."""
+    """Mobile networks (carrier-grade NAT: many users behind one address)."""
     HOSTING = "hosting"
     """Data centres and clouds: where robots run."""
     VPN = "vpn"
     """Exit ranges of commercial VPNs."""
+    PROXY = "proxy"
+    """Public and residential proxies: someone else's line relaying a stranger's traffic."""
+    TOR = "tor"
+    """Tor exit nodes."""
+    UNKNOWN = "unknown"
+    """No source says what kind of connection the range is (the usual case with GeoLite2)."""
     FOREIGN_FIXED = "foreign_fixed"
-    """Residential broadband abroad: a professional on holiday or visiting family."""
+    """Legacy testbed label for broadband abroad, kept until the testbed's table drops it.
+
+    No importer produces it and `read_networks` reads it as ``fixed`` (the
+    country says it is abroad); only the testbed's own world table carries it.
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class NetworkRange:
-    """An operator's address range: prefix, origin AS, operator, ISO 3166 country, kind."""
+    """An address range and what is known of it: origin AS, operator, ISO 3166 country, kind.
+
+    Every label is optional: ``asn`` 0, ``operator`` ``""``, ``country``
+    `UNKNOWN_COUNTRY` and ``kind`` ``unknown`` mean "not known".
+    """
 
     prefix: ipaddress.IPv4Network | ipaddress.IPv6Network
-    asn: int
-    operator: str
-    country: str
-    kind: NetworkKind
+    asn: int = 0
+    operator: str = ""
+    country: str = UNKNOWN_COUNTRY
+    kind: NetworkKind = NetworkKind.UNKNOWN
 
     def __post_init__(self) -> None:
         if not isinstance(self.prefix, ipaddress.IPv4Network | ipaddress.IPv6Network):
             raise ConfigError("prefix", "an ipaddress network", self.prefix)
-        if self.asn <= 0:
-            raise ConfigError("asn", "a positive AS number", self.asn)
-        if not self.operator:
-            raise ConfigError("operator", "an operator name", self.operator)
-        if not _ISO_COUNTRY.fullmatch(self.country):
-            raise ConfigError("country", "an ISO 3166 alpha-2 code", self.country)
+        if (
+            not isinstance(self.asn, int)
+            or isinstance(self.asn, bool)
+            or not 0 <= self.asn <= _MAX_ASN
+        ):
+            raise ConfigError("asn", "an AS number (0 when unknown)", self.asn)
+        if (
+            not isinstance(self.operator, str)
+            or len(self.operator) > MAX_OPERATOR_LENGTH
+            or _CONTROL.search(self.operator)
+        ):
+            raise ConfigError(
+                "operator",
+                f"a name of at most {MAX_OPERATOR_LENGTH} printable characters ('' when unknown)",
+                self.operator,
+            )
+        if self.country != UNKNOWN_COUNTRY and not (
+            isinstance(self.country, str) and _ISO_COUNTRY.fullmatch(self.country)
+        ):
+            raise ConfigError(
+                "country",
+                f"an ISO 3166 alpha-2 code ({UNKNOWN_COUNTRY!r} when unknown)",
+                self.country,
+            )
         if not isinstance(self.kind, NetworkKind):
             raise ConfigError("kind", "a NetworkKind", self.kind)
 
@@ -207,33 +270,80 @@ def _partition(ranges: list[NetworkRange]) -> tuple[list[int], list[NetworkRange
 
 
 def network_range_from_row(row: dict[str, str]) -> NetworkRange:
-    """One range from a CSV row with the columns ``prefix,asn,operator,country,kind``."""
+    """One range from a CSV row with the columns ``prefix,asn,operator,country,kind``.
+
+    Empty ``asn``, ``operator`` and ``country`` cells mean unknown. The kind
+    is kept as written (the testbed's world table still says ``foreign_fixed``);
+    `read_networks` is the reader that normalises it.
+    """
+    asn = row["asn"]
     return NetworkRange(
         prefix=ipaddress.ip_network(row["prefix"]),
-        asn=int(row["asn"]),
+        asn=int(asn) if asn else 0,
         operator=row["operator"],
-        country=row["country"],
-        kind=NetworkKind(row["kind"]),
+        country=row["country"] or UNKNOWN_COUNTRY,
+        kind=NetworkKind(row["kind"] or NetworkKind.UNKNOWN),
     )
 
 
 def read_networks(path: str | Path) -> NetworkTable:
-    """A table from a CSV file with the columns ``prefix,asn,operator,country,kind``.
+    """The guard's table from a CSV file with the columns ``prefix,asn,operator,country,kind``.
 
-    A bad row raises `RecordError` with its line.
+    Reads the testbed's ``world/networks.csv`` and the output of
+    ``rempart networks import`` alike. The legacy ``foreign_fixed`` kind is
+    read as ``fixed`` (its country already says where). A missing file is an
+    `InputError`; a bad row raises `RecordError` with its line.
     """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from None
-    reader = csv.DictReader(text.splitlines())
-    if tuple(reader.fieldnames or ()) != _COLUMNS:
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise InputError(f"{path}: cannot read ({reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if tuple(header or ()) != _COLUMNS:
         raise RecordError(str(path), 1, None, f"expected the columns {','.join(_COLUMNS)}")
     ranges = []
-    for row in reader:
+    # Operators repeat across thousands of rows: one string object each keeps a big table small.
+    names: dict[str, str] = {}
+    lines: dict[Network, int] = {}
+    for values in reader:
         try:
-            ranges.append(network_range_from_row(row))
-        except (ConfigError, ValueError, KeyError) as error:
+            if len(values) != len(_COLUMNS):
+                raise ValueError(f"expected {len(_COLUMNS)} columns, got {len(values)}")
+            row = dict(zip(_COLUMNS, values, strict=True))
+            row["operator"] = names.setdefault(row["operator"], row["operator"])
+            network = network_range_from_row(row)
+        except (ConfigError, ValueError) as error:
             raise RecordError(str(path), reader.line_num, None, str(error)) from None
+        first_line = lines.setdefault(network.prefix, reader.line_num)
+        if first_line != reader.line_num:
+            message = f"{network.prefix} is already on line {first_line}"
+            raise RecordError(str(path), reader.line_num, "prefix", message)
+        if network.kind is NetworkKind.FOREIGN_FIXED:
+            network = NetworkRange(
+                network.prefix, network.asn, network.operator, network.country, NetworkKind.FIXED
+            )
+        ranges.append(network)
     return NetworkTable(ranges)
+
+
+def write_networks(ranges: Iterable[NetworkRange], path: str | Path) -> int:
+    """Write ``ranges`` as the CSV `read_networks` reads (atomically); return how many.
+
+    Unknown operator and country are written as empty cells, an unknown AS as 0.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_COLUMNS)
+    count = 0
+    for network in ranges:
+        country = "" if network.country == UNKNOWN_COUNTRY else network.country
+        writer.writerow(
+            (network.prefix.compressed, network.asn, network.operator, country, network.kind.value)
+        )
+        count += 1
+    with atomic_output(path) as output:
+        output.write(buffer.getvalue().encode("utf-8"))
+    return count

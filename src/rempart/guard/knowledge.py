@@ -35,8 +35,12 @@ class Knowledge:
         return record.profession.value if record else None
 
     @classmethod
-    def from_world(cls, world: Path) -> Knowledge:
+    def from_world(cls, world: Path, networks: Path | NetworkTable | None = None) -> Knowledge:
         """Load ``sites.jsonl``, ``accounts.jsonl``, ``canaries.txt`` and ``networks.csv``.
+
+        ``networks`` replaces the world's ``networks.csv``: a table file built
+        by ``rempart networks import`` (a missing or bad file is an error), or a
+        table (``NetworkTable(())`` for no network data at all).
 
         Any bad directory record is an `InputError` naming its location: the
         guard must not start on a half-read directory.
@@ -51,8 +55,11 @@ class Knowledge:
         canaries = (
             frozenset(canary_file.read_text().split()) if canary_file.exists() else frozenset()
         )
-        network_file = world / "networks.csv"
-        networks = read_networks(network_file) if network_file.exists() else NetworkTable(())
+        if isinstance(networks, Path):
+            networks = read_networks(networks)
+        elif networks is None:
+            network_file = world / "networks.csv"
+            networks = read_networks(network_file) if network_file.exists() else NetworkTable(())
         return cls(
             accounts={a.account: a for a in accounts.records},
             sites={s.site: s for s in sites.records},
