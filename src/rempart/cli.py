@@ -270,27 +270,60 @@ def replay(
     show_default=True,
     help="The thief who answers a challenge and fails, the one who never answers, or both.",
 )
+@click.option(
+    "--knowledge",
+    type=click.Choice(["full", "realistic", "none"]),
+    default="realistic",
+    show_default=True,
+    help="What the guard knows of networks: the simulator's own table, a realistic import "
+    "(AS and country; hosting only from cloud lists; 10% stale), or nothing.",
+)
 @_quiet
 @_clean_errors
 def evaluate(
-    directory: Path, as_json: bool, policy_path: Path | None, thief: str, quiet: bool
+    directory: Path,
+    as_json: bool,
+    policy_path: Path | None,
+    thief: str,
+    knowledge: str,
+    quiet: bool,
 ) -> None:
     """Replay a simulated directory: Rempart and three baselines, with ground truth.
 
     With --thief both (the default) the replay runs once per thief; --json then
     prints {"fails": report, "silent": report}.
     """
+    import tempfile
+
     from rempart.guard import Policy
+    from rempart.networks import read_networks
     from rempart.progress import for_terminal
     from rempart.replay import Thief
     from rempart.replay import evaluate as run
+    from rempart.testbed.network_views import NetworkView, network_view
 
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
     thieves = list(Thief) if thief == "both" else [Thief(thief)]
+    with tempfile.TemporaryDirectory(prefix="rempart-eval-") as scratch:
+        networks = network_view(
+            read_networks(directory / "world" / "networks.csv"),
+            NetworkView(knowledge),
+            Path(scratch),
+            seed=1,
+        )
     reports = []
     for chosen in thieves:
         with for_terminal(f"eval ({chosen.value} thief)", quiet=quiet) as progress:
-            reports.append(run(directory, policy=policy, thief=chosen, progress=progress))
+            reports.append(
+                run(
+                    directory,
+                    policy=policy,
+                    thief=chosen,
+                    networks=networks,
+                    knowledge_level=knowledge,
+                    progress=progress,
+                )
+            )
     if as_json:
         document = (
             reports[0].to_dict()

@@ -134,8 +134,11 @@ def test_rempart_exposes_no_more_than_no_defence(evaluation_report: dict[str, An
 
 
 def test_eval_cli_json_equals_evaluate(evaluation_report: dict[str, Any], small_dir: Path) -> None:
-    """``rempart eval DIR --thief fails --json`` prints exactly evaluate's dict, no progress."""
-    result = CliRunner().invoke(main, ["eval", str(small_dir), "--thief", "fails", "--json"])
+    """``rempart eval DIR --thief fails --knowledge full --json`` prints exactly evaluate's
+    dict, with no progress off a terminal."""
+    result = CliRunner().invoke(
+        main, ["eval", str(small_dir), "--thief", "fails", "--knowledge", "full", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == evaluation_report
     assert result.stderr == ""
@@ -146,7 +149,7 @@ def test_eval_cli_reports_both_thieves_by_default(
     evaluation_report: dict[str, Any], small_dir: Path
 ) -> None:
     """Without --thief, ``rempart eval --json`` reports the failing and the silent thief."""
-    result = CliRunner().invoke(main, ["eval", str(small_dir), "--json"])
+    result = CliRunner().invoke(main, ["eval", str(small_dir), "--knowledge", "full", "--json"])
     assert result.exit_code == 0, result.output
     both = json.loads(result.stdout)
     assert set(both) == {"fails", "silent"}
@@ -217,3 +220,20 @@ def test_replay_cli_exits_2_on_a_bad_policy(small_dir: Path, tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "budget.hour" in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["realistic", "none"])
+def test_eval_cli_tells_the_guard_only_its_level_of_network_knowledge(
+    evaluation_report: dict[str, Any], small_dir: Path, level: str
+) -> None:
+    """``--knowledge realistic|none`` names its level; the baselines, which read no network
+    data, report exactly what they report at full knowledge."""
+    result = CliRunner().invoke(
+        main, ["eval", str(small_dir), "--thief", "fails", "--knowledge", level, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["knowledge"] == level
+    for baseline in DEFENCES[1:]:
+        assert report["defences"][baseline] == evaluation_report["defences"][baseline]

@@ -44,6 +44,7 @@ from rempart.guard.knowledge import Knowledge
 from rempart.guard.policy import Policy
 from rempart.ingestion import iter_records
 from rempart.ingestion.rejected import Rejected
+from rempart.networks import NetworkTable
 from rempart.progress import Progress, silent
 from rempart.replay.baselines import AccountRateLimit, AddressLeakyBucket, Defence, NoDefence
 
@@ -120,12 +121,15 @@ class Report:
     events: int
     rejected: int
     thief: Thief = Thief.FAILS
+    knowledge: str = "full"
+    """The guard's knowledge of networks: ``full``, ``realistic`` or ``none``."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report; keys documented in ``docs/detection.md``."""
         return {
             "directory": self.directory,
             "thief": self.thief.value,
+            "knowledge": self.knowledge,
             "events": self.events,
             "rejected": self.rejected,
             "defences": {d.name: d.to_dict() for d in self.defences},
@@ -135,7 +139,8 @@ class Report:
         """A plain-text table per defence."""
         lines: list[str] = [
             f"{self.directory}: {self.events:,} events ({self.rejected} rejected), "
-            f"thief {self.thief.value}: {_THIEF_TEXT[self.thief]}"
+            f"thief {self.thief.value}: {_THIEF_TEXT[self.thief]}; "
+            f"network knowledge {self.knowledge}"
         ]
         for defence in self.defences:
             lines.append("")
@@ -227,17 +232,21 @@ def evaluate(
     policy: Policy | None = None,
     defences: Callable[[Knowledge], list[tuple[str, Defence]]] | None = None,
     thief: Thief = Thief.FAILS,
+    networks: NetworkTable | None = None,
+    knowledge_level: str = "full",
     progress: Progress = silent,
 ) -> Report:
     """Replay ``directory`` (written by ``rempart simulate``) through every defence.
 
     ``thief`` chooses how attackers without the owner's second factor meet a
-    challenge (`Thief`); owners and insiders always pass.
+    challenge (`Thief`); owners and insiders always pass. ``networks`` is the
+    network table the guard is given instead of the world's own (the truth the
+    simulator drew addresses from), named ``knowledge_level`` in the report.
 
     ``progress`` (`rempart.progress`) hears the events replayed, once per
     batch read: rows of the row count for Parquet, bytes for JSON Lines.
     """
-    knowledge = Knowledge.from_world(directory / "world")
+    knowledge = Knowledge.from_world(directory / "world", networks=networks)
     chosen = (defences or (lambda k: default_defences(k, policy)))(knowledge)
     truth = _truth(directory)
     rejected: list[Rejected] = []
@@ -301,6 +310,7 @@ def evaluate(
         events=count,
         rejected=len(rejected),
         thief=thief,
+        knowledge=knowledge_level,
     )
 
 
