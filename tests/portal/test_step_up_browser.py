@@ -115,7 +115,8 @@ def _read_until_challenged(page: Any, live: LivePortal, patients: list[dict[str,
         page.fill("#birth_date", patient["birth_date"])
         page.click("button[type=submit]")
         page.wait_for_load_state()
-        asked = f"{live.base}/patients?{urlencode(patient)}"
+        query = {"nir": patient["nir"], "birth_date": patient["birth_date"]}
+        asked = f"{live.base}/patients?{urlencode(query)}"
         if urlsplit(page.url).path == "/step-up":
             return asked
         assert page.url == asked
