@@ -205,6 +205,14 @@ def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
     help="Policy TOML (default: the shipped policy).",
 )
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write bad input records here.")
+@click.option(
+    "--reorder-window",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds a record may be older than one before it and still be replayed in time "
+    "order; anything older stops the replay with its location (sort the input first).",
+)
 @_quiet
 @_clean_errors
 def replay(
@@ -214,9 +222,14 @@ def replay(
     out: Path,
     policy_path: Path | None,
     rejects: Path | None,
+    reorder_window: float,
     quiet: bool,
 ) -> None:
-    """Run the guard over any event file and write one decision per event."""
+    """Run the guard over any event file and write one decision per event.
+
+    Events and evidence are replayed in time order; input out of order by
+    more than --reorder-window is refused, never replayed wrongly.
+    """
     from collections import Counter
     from collections.abc import Iterator
 
@@ -245,7 +258,15 @@ def replay(
     with for_terminal("replay", quiet=quiet) as progress:
         stream = iter_records(events, Event, rejected, progress=progress)
         feed = iter_records(evidence, CareEvidence, rejected) if evidence else iter(())
-        written = write_records(out, tallied(run(stream, feed, guard)))
+        decisions = run(
+            stream,
+            feed,
+            guard,
+            reorder_window=reorder_window,
+            events_source=str(events),
+            evidence_source=str(evidence),
+        )
+        written = write_records(out, tallied(decisions))
     if rejects is not None:
         write_rejects(rejects, rejected)
     summary = ", ".join(f"{count:,} {verdict}" for verdict, count in sorted(verdicts.items()))

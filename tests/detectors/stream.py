@@ -16,10 +16,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rempart.detectors.context import EventContext
 from rempart.directory import Account, OpeningInterval, Profession, Site, SiteKind
 from rempart.events import DataCategory, Event, EventKind, Lookup, Outcome
 from rempart.evidence import CareEvidence, EvidenceKind
-from rempart.guard.context import EventContext
 from rempart.guard.guard import Guard
 from rempart.guard.knowledge import Knowledge
 from rempart.stores.memory import MemoryStore

@@ -18,10 +18,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from rempart.detectors import Detector, Finding, default_detectors
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Verdict
-from rempart.guard.policy import Policy
+from rempart.decision import Verdict
+from rempart.detectors import Detector, Finding, StepUpHook, default_detectors
+from rempart.detectors.context import EventContext
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
 from rempart.stores.memory import MemoryStore
 
@@ -272,3 +272,39 @@ def test_every_detector_is_a_detector() -> None:
         assert callable(detector.score_one)
         assert callable(detector.learn_one)
         assert isinstance(detector.name, str)
+
+
+class KeyRecorder(MemoryStore):
+    """A `MemoryStore` remembering every key written to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: set[str] = set()
+
+    def add_counts(
+        self, key: str, now: float, windows: tuple[Window, ...], amount: float = 1.0
+    ) -> tuple[float, ...]:
+        self.written.add(key)
+        return super().add_counts(key, now, windows, amount)
+
+    def add_member(self, key: str, member: str, now: float, ttl: float) -> bool:
+        self.written.add(key)
+        return super().add_member(key, member, now, ttl)
+
+    def put(self, key: str, value: Any, now: float, ttl: float) -> None:
+        self.written.add(key)
+        super().put(key, value, now, ttl)
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_writes_only_in_its_own_namespace(index: int, stream: Stream) -> None:
+    """Every key the detector writes, learning or on step-up, is in the namespace of its name
+    (`rempart.stores.keys`), so no two detectors can write each other's state."""
+    store = KeyRecorder()
+    detector = make_detector(index, store)
+    for number, context in enumerate(stream.contexts):
+        step(detector, copy_context(context))
+        if number % 50 == 0 and isinstance(detector, StepUpHook):
+            detector.on_step_up(copy_context(context))
+    assert store.written
+    assert sorted(key for key in store.written if not key.startswith(detector.name + ".")) == []

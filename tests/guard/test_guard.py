@@ -18,6 +18,7 @@ from rempart.events import Event, Lookup
 from rempart.evidence import CareEvidence, EvidenceKind
 from rempart.guard import ActionKind, Decision, Guard, Knowledge, Policy, Verdict
 from rempart.stores.base import Window
+from rempart.stores.keys import BudgetKeys
 from rempart.stores.memory import MemoryStore
 from rempart.testbed.geography import network_table
 from rempart.testing import make_event, pseudonym_for
@@ -108,7 +109,7 @@ def codes(decision: Decision) -> list[str]:
 
 def unexplained_spent(guard: Guard, account: str, now: datetime) -> float:
     """The account's unexplained reads counted in the last hour."""
-    return guard.store.counts(f"u:{account}", now.timestamp(), BUDGET_WINDOWS)[0]
+    return guard.store.counts(BudgetKeys.unexplained(account), now.timestamp(), BUDGET_WINDOWS)[0]
 
 
 # The budget.

@@ -26,6 +26,7 @@ from rempart.evidence import CareEvidence
 from rempart.guard import Decision, Guard, Verdict
 from rempart.replay import replay
 from rempart.stores.base import Window
+from rempart.stores.keys import AutomationKeys, BudgetKeys
 from rempart.stores.memory import MemoryStore
 
 from .conftest import Simulated
@@ -56,8 +57,8 @@ class Recorder:
         context = self.guard.context(event)
         if account is not None and event.kind is EventKind.RECORD_VIEW:
             store = self.guard.store
-            self.budget[seq] = store.counts(f"u:{account}", now, BUDGET)
-            self.automation[seq] = store.counts(f"r10:{account}", now, TEN_MINUTES)
+            self.budget[seq] = store.counts(BudgetKeys.unexplained(account), now, BUDGET)
+            self.automation[seq] = store.counts(AutomationKeys.reads(account), now, TEN_MINUTES)
         decision = self.guard.decide(event)
         if decision.verdict is Verdict.CHALLENGE:
             self.guard.step_up(event, passed=event.event_id not in self.thieves)

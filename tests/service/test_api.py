@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from rempart.service.bodies import MAX_BATCH
+from rempart.stores.keys import GuardKeys
 from rempart.testing import pseudonym_for
 
 from .world import NIR, BrokenStore, Client, Portal, Service
@@ -175,7 +176,7 @@ def test_lifting_a_ban_lets_the_address_through() -> None:
     """A banned address is denied until its ban is lifted through the API."""
     service, portal = Service(), Portal()
     client = service.client()
-    service.guard.store.put("ban:90.12.34.56", [2e9, "password guessing"], 0.0, 3e9)
+    service.guard.store.put(GuardKeys.ban("90.12.34.56"), [2e9, "password guessing"], 0.0, 3e9)
     assert client.post("/v1/decide", json=portal.login()).json()["verdict"] == "deny"
     assert client.post("/v1/bans/90.12.34.56/lift").json() == {
         "address": "90.12.34.56",

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
+from rempart.stores.keys import GuardKeys
+
 from .world import FAST_HASHER, T0, Client, Portal, Service
 
 STREAM = "/v1/decisions/stream"
@@ -277,7 +279,7 @@ def test_a_bouncer_key_opens_nothing_but_the_stream(method: str, path: str) -> N
     assert as_header.status_code == 401
     # The ban stands and no decision was taken for the bouncer.
     assert _values(world.poll(key, startup=True)["new"]) == [GUESSER]
-    assert world.service.guard.store.get(f"ban:{GUESSER}", T0.timestamp() + 300) is not None
+    assert world.service.guard.store.get(GuardKeys.ban(GUESSER), T0.timestamp() + 300) is not None
 
 
 def test_a_bouncer_key_is_stored_as_a_sha256_digest(tmp_path: Any) -> None:

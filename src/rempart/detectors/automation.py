@@ -8,12 +8,13 @@ outside the site's opening hours (in its own time zone) tightens it too.
 
 from __future__ import annotations
 
+from rempart.decision import Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Verdict
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
+from rempart.stores.keys import AutomationKeys
 
 __all__ = ["Automation"]
 
@@ -36,8 +37,8 @@ class Automation:
         policy, store, now = self.policy, self.store, context.t
         signs: list[str] = []
         tighten = 1.0
-        (recent,) = store.counts(f"r10:{event.account}", now, _TEN_MINUTES)
-        pace = store.get(f"pace:{event.account}", now)
+        (recent,) = store.counts(AutomationKeys.reads(event.account), now, _TEN_MINUTES)
+        pace = store.get(AutomationKeys.pace(event.account), now)
         gaps = pace[1] if pace else []
         short = sum(1 for gap in gaps if gap < policy.short_gap_s)
         if recent + 1 >= policy.reads_10min:
@@ -60,8 +61,8 @@ class Automation:
         if event.kind is not EventKind.RECORD_VIEW or event.account is None:
             return
         store, now = self.store, context.t
-        store.add_counts(f"r10:{event.account}", now, _TEN_MINUTES)
+        store.add_counts(AutomationKeys.reads(event.account), now, _TEN_MINUTES)
         # One value per account: the last read's time and the latest gaps between reads.
-        pace = store.get(f"pace:{event.account}", now)
+        pace = store.get(AutomationKeys.pace(event.account), now)
         gaps = [] if pace is None else [*pace[1][-(self.policy.gaps - 1) :], now - pace[0]]
-        store.put(f"pace:{event.account}", [now, gaps], now, 3_600)
+        store.put(AutomationKeys.pace(event.account), [now, gaps], now, 3_600)

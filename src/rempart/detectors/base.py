@@ -5,17 +5,22 @@ takes the event time from the context (never a clock), and does no other I/O.
 `score_one` is a query: it never changes state. `learn_one` updates state
 once the guard has decided, and is told the verdict, so that a baseline never
 learns from traffic the guard challenged or refused.
+
+A detector may also act when the owner passes step-up (`StepUpHook`): the
+guard calls ``on_step_up`` on every detector that has it, whatever its class,
+so the guard never needs to know which detector keeps the budget or the
+account's usual networks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Action, Reason, Verdict
+from rempart.decision import Action, Reason, Verdict
+from rempart.detectors.context import EventContext
 
-__all__ = ["Detector", "Finding"]
+__all__ = ["Detector", "Finding", "StepUpHook"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +61,19 @@ class Detector(Protocol):
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         """Update state after the guard decided ``verdict`` for the event."""
+        ...
+
+
+@runtime_checkable
+class StepUpHook(Protocol):
+    """What a detector that learns from a passed step-up has, besides `Detector`'s methods.
+
+    The owner proved they hold the account on ``context``'s event (TOTP,
+    card): the budget refreshes, the takeover detector learns the network
+    and browser. Called once, after the guard has let the event through;
+    like ``learn_one``, it may write to the store.
+    """
+
+    def on_step_up(self, context: EventContext) -> None:
+        """Update state now that the account's owner passed step-up on ``context``'s event."""
         ...

@@ -8,9 +8,9 @@ the next unexplained read needs step-up authentication, which a thief holding
 only a password and a mailbox cannot pass: this bounds what any attacker
 strategy extracts per account, fast or slow.
 
->>> from rempart.guard.policy import Policy
+>>> from rempart.policy import Policy
 >>> from rempart.stores import MemoryStore
->>> from rempart.guard.testing import context_for
+>>> from rempart.detectors.testing import context_for
 >>> from rempart.testing import make_event, pseudonym_for
 >>> budget = UnexplainedBudget(MemoryStore(), Policy.default())
 >>> verdicts = []
@@ -25,16 +25,17 @@ strategy extracts per account, fast or slow.
 
 from __future__ import annotations
 
+from rempart.decision import Reason, Verdict
 from rempart.detectors.base import Finding
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Reason, Verdict
-from rempart.guard.policy import Policy
+from rempart.detectors.context import EventContext
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
+from rempart.stores.keys import BudgetKeys
 
 __all__ = ["BUDGET_WINDOWS", "UnexplainedBudget"]
 
 BUDGET_WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
-"""The hour, day and week an account's unexplained reads are counted in, under ``u:<account>``."""
+"""The hour, day and week an account's unexplained reads are counted in (`BudgetKeys`)."""
 _NAMES = ("an hour", "24 h", "7 days")
 
 
@@ -53,6 +54,7 @@ class UnexplainedBudget:
             name: getattr(budget.profession, name) for name in self._professions
         }
         self._shared = budget.shared
+        self._grace_s = policy.response.step_up_grace_hours * 3_600
 
     def limits(self, context: EventContext) -> tuple[float, ...]:
         """The account's limits per window for this event, after tightening."""
@@ -66,18 +68,18 @@ class UnexplainedBudget:
             max(float(self._floor), limit * scale * context.tighten) for limit in self._limits
         )
 
-    def _spent(self, context: EventContext) -> tuple[float, ...]:
-        account = context.event.account
-        totals = self.store.counts(f"u:{account}", context.t, BUDGET_WINDOWS)
-        base = self.store.get(f"u0:{account}", context.t)
+    def _spent(self, account: str, now: float) -> tuple[float, ...]:
+        totals = self.store.counts(BudgetKeys.unexplained(account), now, BUDGET_WINDOWS)
+        base = self.store.get(BudgetKeys.refreshed(account), now)
         if base is None:
             return totals
         return tuple(max(0.0, total - b) for total, b in zip(totals, base, strict=True))
 
     def score_one(self, context: EventContext) -> Finding | None:
-        if not context.is_read or context.explained:
+        account = context.event.account
+        if not context.is_read or context.explained or account is None:
             return None
-        spent = self._spent(context)
+        spent = self._spent(account, context.t)
         limits = self.limits(context)
         for name, used, limit in zip(_NAMES, spent, limits, strict=True):
             if used + 1 > limit:
@@ -106,10 +108,22 @@ class UnexplainedBudget:
         return None
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
-        if context.is_read and not context.explained and verdict is not Verdict.DENY:
-            self.store.add_counts(f"u:{context.event.account}", context.t, BUDGET_WINDOWS)
+        account = context.event.account
+        if (
+            context.is_read
+            and not context.explained
+            and account is not None
+            and verdict is not Verdict.DENY
+        ):
+            self.store.add_counts(BudgetKeys.unexplained(account), context.t, BUDGET_WINDOWS)
+
+    def on_step_up(self, context: EventContext) -> None:
+        """The owner passed step-up: the account's budget is refreshed for the grace period."""
+        account = context.event.account
+        if account is not None:
+            self.refresh(account, context.t, self._grace_s)
 
     def refresh(self, account: str, now: float, grace_s: float) -> None:
         """After a passed step-up: what was spent so far no longer counts (for ``grace_s``)."""
-        totals = self.store.counts(f"u:{account}", now, BUDGET_WINDOWS)
-        self.store.put(f"u0:{account}", list(totals), now, grace_s)
+        totals = self.store.counts(BudgetKeys.unexplained(account), now, BUDGET_WINDOWS)
+        self.store.put(BudgetKeys.refreshed(account), list(totals), now, grace_s)

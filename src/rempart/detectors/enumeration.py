@@ -11,25 +11,18 @@ far-away patient raises an alert for review.
 
 from __future__ import annotations
 
+from rempart.decision import Action, ActionKind, Reason, Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Action, ActionKind, Reason, Verdict
-from rempart.guard.policy import Policy
+from rempart.geography import departments, neighbourhood
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
-from rempart.testbed.geography import department as department_record
+from rempart.stores.keys import EnumerationKeys
 
 __all__ = ["Enumeration"]
 
 _HOUR = (Window(3_600, 60),)
-
-
-def _neighbourhood(code: str) -> frozenset[str]:
-    try:
-        record = department_record(code)
-    except Exception:  # an unknown department has no neighbourhood, not an error
-        return frozenset({code})
-    return frozenset({code, *record.neighbours})
 
 
 class Enumeration:
@@ -41,12 +34,14 @@ class Enumeration:
         self.store = store
         self.policy = policy.enumeration
         self.canaries = canaries
-        self._near: dict[str, frozenset[str]] = {}
+        # Read the departments table now: a broken one stops the guard at start-up,
+        # rather than making every patient look far away.
+        self._near = {record.code: neighbourhood(record.code) for record in departments()}
 
     def _near_site(self, department: str) -> frozenset[str]:
         near = self._near.get(department)
-        if near is None:
-            near = self._near[department] = _neighbourhood(department)
+        if near is None:  # a department the table does not list: its own only neighbour
+            near = self._near[department] = neighbourhood(department)
         return near
 
     def score_one(self, context: EventContext) -> Finding | None:
@@ -74,9 +69,9 @@ class Enumeration:
             )
         policy, store, now = self.policy, self.store, context.t
         if context.typed_lookup:
-            (lookups,) = store.counts(f"nl:{account}", now, _HOUR)
-            (missing,) = store.counts(f"nn:{account}", now, _HOUR)
-            (mismatched,) = store.counts(f"nm:{account}", now, _HOUR)
+            (lookups,) = store.counts(EnumerationKeys.typed_lookups(account), now, _HOUR)
+            (missing,) = store.counts(EnumerationKeys.not_found(account), now, _HOUR)
+            (mismatched,) = store.counts(EnumerationKeys.mismatches(account), now, _HOUR)
             lookups += 1
             missing += context.not_found
             mismatched += event.birth_date_match is False
@@ -103,9 +98,10 @@ class Enumeration:
         )
         if not far:
             return None
-        spread = store.member_count(f"far:{account}", now)
+        far_key = EnumerationKeys.far_departments(account)
+        spread = store.member_count(far_key, now)
         if event.subject_department is not None and not store.has_member(
-            f"far:{account}", event.subject_department, now
+            far_key, event.subject_department, now
         ):
             spread += 1
         if spread >= policy.far_departments:
@@ -133,11 +129,11 @@ class Enumeration:
             return
         account, now = event.account, context.t
         if context.typed_lookup:
-            self.store.add_counts(f"nl:{account}", now, _HOUR)
+            self.store.add_counts(EnumerationKeys.typed_lookups(account), now, _HOUR)
             if context.not_found:
-                self.store.add_counts(f"nn:{account}", now, _HOUR)
+                self.store.add_counts(EnumerationKeys.not_found(account), now, _HOUR)
             if event.birth_date_match is False:
-                self.store.add_counts(f"nm:{account}", now, _HOUR)
+                self.store.add_counts(EnumerationKeys.mismatches(account), now, _HOUR)
         if (
             context.is_read
             and not context.explained
@@ -145,4 +141,6 @@ class Enumeration:
             and event.subject_department is not None
             and event.subject_department not in self._near_site(context.site.department)
         ):
-            self.store.add_member(f"far:{account}", event.subject_department, now, 86_400)
+            self.store.add_member(
+                EnumerationKeys.far_departments(account), event.subject_department, now, 86_400
+            )

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rempart.decision import Action, ActionKind, Reason, Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.detectors.takeover import knows_network
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Action, ActionKind, Reason, Verdict
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
+from rempart.stores.keys import LoginKeys
 
 __all__ = ["LoginAttacks"]
 
@@ -44,9 +45,10 @@ class LoginAttacks:
         event = context.event
         store, policy, now = self.store, self.policy, context.t
         if event.kind is EventKind.LOGIN_FAILURE and event.account is not None:
-            (by_address,) = store.counts(f"lfa:{event.ip}", now, _ADDRESS)
-            accounts = store.member_count(f"lfx:{event.ip}", now)
-            if not store.has_member(f"lfx:{event.ip}", event.account, now):
+            (by_address,) = store.counts(LoginKeys.address_failures(event.ip), now, _ADDRESS)
+            tried = LoginKeys.address_accounts(event.ip)
+            accounts = store.member_count(tried, now)
+            if not store.has_member(tried, event.account, now):
                 accounts += 1
             if by_address + 1 >= policy.address_failures_10min:
                 return self._ban(context, f"{int(by_address) + 1} failed logins in 10 min")
@@ -54,10 +56,9 @@ class LoginAttacks:
                 return self._ban(context, f"failed logins on {accounts} accounts in an hour")
             return None
         if event.kind is EventKind.LOGIN_SUCCESS and event.account is not None:
-            fast, slow = store.counts(f"lf:{event.account}", now, _ACCOUNT)
-            others = store.member_count(f"lfx:{event.ip}", now) - store.has_member(
-                f"lfx:{event.ip}", event.account, now
-            )
+            fast, slow = store.counts(LoginKeys.account_failures(event.account), now, _ACCOUNT)
+            tried = LoginKeys.address_accounts(event.ip)
+            others = store.member_count(tried, now) - store.has_member(tried, event.account, now)
             if fast >= policy.account_failures_15min or slow >= policy.account_failures_day:
                 return Finding.challenge(
                     self.name,
@@ -72,7 +73,7 @@ class LoginAttacks:
                     f"login from an address that failed on {others} other accounts this hour",
                     {"other_accounts": float(others)},
                 )
-            wave, day = store.counts("lf:portal", now, _PORTAL)
+            wave, day = store.counts(LoginKeys.PORTAL_FAILURES, now, _PORTAL)
             threshold = max(policy.wave_min_10min, policy.wave_multiple * day / 144)
             if wave >= threshold and not knows_network(
                 store, event.account, context.prefix, context.asn, now
@@ -102,9 +103,9 @@ class LoginAttacks:
         event = context.event
         store, now = self.store, context.t
         if event.kind is EventKind.LOGIN_FAILURE and event.account is not None:
-            store.add_counts(f"lf:{event.account}", now, _ACCOUNT)
-            store.add_counts(f"lfa:{event.ip}", now, _ADDRESS)
-            store.add_counts("lf:portal", now, _PORTAL)
+            store.add_counts(LoginKeys.account_failures(event.account), now, _ACCOUNT)
+            store.add_counts(LoginKeys.address_failures(event.ip), now, _ADDRESS)
+            store.add_counts(LoginKeys.PORTAL_FAILURES, now, _PORTAL)
             # A typo on the account's own usual line is not stuffing (a pharmacy shares one).
             if not knows_network(store, event.account, context.prefix, context.asn, now):
-                store.add_member(f"lfx:{event.ip}", event.account, now, _HOUR)
+                store.add_member(LoginKeys.address_accounts(event.ip), event.account, now, _HOUR)

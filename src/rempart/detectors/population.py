@@ -10,12 +10,13 @@ week's hourly average (many accounts each reading a little), an alert says so.
 
 from __future__ import annotations
 
+from rempart.decision import Action, ActionKind, Reason, Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Action, ActionKind, Reason, Verdict
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
+from rempart.stores.keys import PopulationKeys
 
 __all__ = ["SharedInfrastructure"]
 
@@ -39,7 +40,7 @@ class SharedInfrastructure:
                 return surge
         if context.network_kind != "hosting" or context.account is None:
             return None
-        key = f"infra:{context.asn}"
+        key = PopulationKeys.hosting_sites(context.asn)
         sites = self.store.member_count(key, context.t)
         if not self.store.has_member(key, context.account.site, context.t):
             sites += 1
@@ -63,10 +64,10 @@ class SharedInfrastructure:
 
     def _surge(self, context: EventContext) -> Finding | None:
         """The surge alert if this read, not yet counted, crosses the threshold."""
-        hour, week = self.store.counts("unexplained:portal", context.t, _PORTAL)
+        hour, week = self.store.counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _PORTAL)
         hour += 1
         threshold = max(self.policy.surge_min_hour, self.policy.surge_multiple * week / 168)
-        if hour < threshold or self.store.get("surge:alerted", context.t) is not None:
+        if hour < threshold or self.store.get(PopulationKeys.SURGE_ALERTED, context.t) is not None:
             return None
         return Finding(
             detector=self.name,
@@ -87,11 +88,13 @@ class SharedInfrastructure:
         if context.is_read and not context.explained and verdict is not Verdict.DENY:
             # Read before writing: the guard applies a decision's updates together, at the end.
             if self._surge(context) is not None:
-                self.store.put("surge:alerted", context.t, context.t, 3_600)
-            self.store.add_counts("unexplained:portal", context.t, _PORTAL)
+                self.store.put(PopulationKeys.SURGE_ALERTED, context.t, context.t, 3_600)
+            self.store.add_counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _PORTAL)
         if (
             context.network_kind == "hosting"
             and context.account is not None
             and context.event.kind in (EventKind.LOGIN_SUCCESS, EventKind.RECORD_VIEW)
         ):
-            self.store.add_member(f"infra:{context.asn}", context.account.site, context.t, _DAY)
+            self.store.add_member(
+                PopulationKeys.hosting_sites(context.asn), context.account.site, context.t, _DAY
+            )

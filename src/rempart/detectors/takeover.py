@@ -13,12 +13,13 @@ brand-new account has no "usual" network to depart from.
 
 from __future__ import annotations
 
+from rempart.decision import Reason, Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Reason, Verdict
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore
+from rempart.stores.keys import TakeoverKeys
 
 __all__ = ["TakeoverContext", "knows_network"]
 
@@ -30,8 +31,8 @@ _DAY = 86_400.0
 
 def knows_network(store: StateStore, account: str, prefix: str, asn: int, now: float) -> bool:
     """Whether the account has used this /24 (or /48) or this autonomous system before."""
-    return store.has_member(f"net:{account}", prefix, now) or (
-        asn != 0 and store.has_member(f"asn:{account}", str(asn), now)
+    return store.has_member(TakeoverKeys.networks(account), prefix, now) or (
+        asn != 0 and store.has_member(TakeoverKeys.autonomous_systems(account), str(asn), now)
     )
 
 
@@ -45,7 +46,7 @@ class TakeoverContext:
         self.policy = policy.takeover
 
     def _established(self, account: str, now: float) -> bool:
-        return self.store.get(f"est:{account}", now) is not None
+        return self.store.get(TakeoverKeys.established(account), now) is not None
 
     def score_one(self, context: EventContext) -> Finding | None:
         event = context.event
@@ -69,17 +70,19 @@ class TakeoverContext:
             if not knows_network(store, account, context.prefix, context.asn, now):
                 tighten *= policy.new_network
                 signs.append(f"new network {context.prefix} ({context.operator})")
-            if event.user_agent and not store.has_member(f"ua:{account}", event.user_agent, now):
+            if event.user_agent and not store.has_member(
+                TakeoverKeys.browsers(account), event.user_agent, now
+            ):
                 tighten *= policy.new_device
                 signs.append("new browser")
-        changed = store.get(f"chg:{account}", now)
+        changed = store.get(TakeoverKeys.credential_change(account), now)
         if changed is not None:
             minutes = (now - changed[0]) / 60
             tighten *= policy.credential_change
             signs.append(f"{changed[1].replace('_', ' ')} {minutes:.0f} min earlier")
 
         if event.kind in (EventKind.RECORD_VIEW, EventKind.SEARCH) and event.session:
-            session = store.get(f"sess:{event.session}", now)
+            session = store.get(TakeoverKeys.session(event.session), now)
             if session is None and policy.unknown_session != "allow":
                 return Finding(
                     detector=self.name,
@@ -138,20 +141,31 @@ class TakeoverContext:
         store, now = self.store, context.t
         if event.kind in _CHANGES:
             hours = self.policy.credential_change_hours
-            store.put(f"chg:{account}", [now, event.kind.value], now, hours * 3_600)
+            store.put(
+                TakeoverKeys.credential_change(account), [now, event.kind.value], now, hours * 3_600
+            )
             return
         if verdict is not Verdict.ALLOW:
             return
         if event.kind is EventKind.LOGIN_SUCCESS:
             if event.session:
                 store.put(
-                    f"sess:{event.session}",
+                    TakeoverKeys.session(event.session),
                     [account, context.prefix, context.asn],
                     now,
                     _SESSION_TTL,
                 )
             # A session keeps its login's network (or is challenged when it moves).
             self.learn_network(context)
+
+    def on_step_up(self, context: EventContext) -> None:
+        """The owner passed step-up: the event's network and browser are the account's own.
+
+        On a login, its session is also remembered, as for an allowed login.
+        """
+        self.learn_network(context)
+        if context.event.kind is EventKind.LOGIN_SUCCESS:
+            self.learn_one(context, Verdict.ALLOW)
 
     def learn_network(self, context: EventContext) -> None:
         """Remember the event's network and browser as the account's own."""
@@ -161,13 +175,14 @@ class TakeoverContext:
         store, now = self.store, context.t
         # Read before writing: the guard applies a decision's updates together, at the end.
         today = str(int(now // _DAY))
-        if not store.has_member(f"days:{account}", today, now):
-            days = store.member_count(f"days:{account}", now) + 1
+        active_days = TakeoverKeys.active_days(account)
+        if not store.has_member(active_days, today, now):
+            days = store.member_count(active_days, now) + 1
             if days >= self.policy.established_days:
-                store.put(f"est:{account}", True, now, 30 * _DAY)
-        store.add_member(f"days:{account}", today, now, 30 * _DAY)
-        store.add_member(f"net:{account}", context.prefix, now, _YEAR)
+                store.put(TakeoverKeys.established(account), True, now, 30 * _DAY)
+        store.add_member(active_days, today, now, 30 * _DAY)
+        store.add_member(TakeoverKeys.networks(account), context.prefix, now, _YEAR)
         if context.asn:
-            store.add_member(f"asn:{account}", str(context.asn), now, _YEAR)
+            store.add_member(TakeoverKeys.autonomous_systems(account), str(context.asn), now, _YEAR)
         if context.event.user_agent:
-            store.add_member(f"ua:{account}", context.event.user_agent, now, _YEAR)
+            store.add_member(TakeoverKeys.browsers(account), context.event.user_agent, now, _YEAR)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 
+from rempart.decision import Verdict
 from rempart.detectors.base import Finding
+from rempart.detectors.context import EventContext
 from rempart.events import EventKind
-from rempart.guard.context import EventContext
-from rempart.guard.decision import Verdict
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
+from rempart.stores.keys import VolumeKeys
 
 __all__ = ["PeerVolume"]
 
@@ -40,7 +41,7 @@ class PeerVolume:
 
     def peer_p99(self, profession: str, now: float) -> float | None:
         """The peer group's 99th percentile of daily reads (upper bucket edge), if known."""
-        histogram = self.store.get(f"peers:{profession}", now)
+        histogram = self.store.get(VolumeKeys.peers(profession), now)
         if not histogram or sum(histogram) < 20:
             return None
         target = 0.99 * sum(histogram)
@@ -52,10 +53,10 @@ class PeerVolume:
         return float(2 ** (_BINS - 1))
 
     def score_one(self, context: EventContext) -> Finding | None:
-        event = context.event
-        if not context.is_read or context.account is None:
+        account = context.event.account
+        if not context.is_read or context.account is None or account is None:
             return None
-        (today,) = self.store.counts(f"vol:{event.account}", context.t, _DAY)
+        (today,) = self.store.counts(VolumeKeys.reads(account), context.t, _DAY)
         today += 1
         if today < self.policy.min_reads:
             return None
@@ -70,23 +71,25 @@ class PeerVolume:
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         event = context.event
+        account = event.account
         if (
             event.kind is not EventKind.RECORD_VIEW
             or not context.is_read
             or context.account is None
+            or account is None
             or verdict is not Verdict.ALLOW
         ):
             return
         store, now = self.store, context.t
         day = int(now // 86_400)
-        current = store.get(f"vday:{event.account}", now)
+        current = store.get(VolumeKeys.day(account), now)
         if current is not None and current[0] != day:
             # The account's previous day is complete: it joins its peers' histogram.
-            key = f"peers:{context.account.profession.value}"
+            key = VolumeKeys.peers(context.account.profession.value)
             histogram = store.get(key, now) or [0] * _BINS
             histogram[_bucket(current[1])] += 1
             store.put(key, histogram, now, _YEAR)
             current = None
         count = 1 if current is None else current[1] + 1
-        store.put(f"vday:{event.account}", [day, count], now, 2 * 86_400)
-        store.add_counts(f"vol:{event.account}", now, _DAY)
+        store.put(VolumeKeys.day(account), [day, count], now, 2 * 86_400)
+        store.add_counts(VolumeKeys.reads(account), now, _DAY)

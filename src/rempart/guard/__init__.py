@@ -1,24 +1,13 @@
 """The guard plane: ``Guard.decide(event) -> Decision`` with reasons, a TOML policy, knowledge.
 
-`Guard` is imported lazily: detectors import the guard's context and
-decision types, and the guard imports the detectors.
+The guard runs the detectors (`rempart.detectors`), which never import it;
+the decision types and the policy are the core's (`rempart.decision`,
+`rempart.policy`), re-exported here.
 """
 
-from typing import TYPE_CHECKING, Any
-
-from rempart.guard.decision import Action, ActionKind, Decision, Reason, Verdict
+from rempart.decision import Action, ActionKind, Decision, Reason, Verdict
+from rempart.guard.guard import Guard
 from rempart.guard.knowledge import Knowledge
-from rempart.guard.policy import Policy
-
-if TYPE_CHECKING:
-    from rempart.guard.guard import Guard
+from rempart.policy import Policy
 
 __all__ = ["Action", "ActionKind", "Decision", "Guard", "Knowledge", "Policy", "Reason", "Verdict"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Guard":
-        from rempart.guard.guard import Guard
-
-        return Guard
-    raise AttributeError(name)

@@ -15,17 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from rempart.detectors import Detector, Finding, default_detectors
-from rempart.detectors.budget import UnexplainedBudget
-from rempart.detectors.takeover import TakeoverContext
-from rempart.events import Event, EventKind
+from rempart.decision import Action, ActionKind, Decision, Reason, Verdict
+from rempart.detectors import Detector, Finding, StepUpHook, default_detectors
+from rempart.detectors.context import EventContext, local_minute, network_key
+from rempart.events import Event
 from rempart.evidence import CareEvidence
-from rempart.guard.context import EventContext, local_minute, network_key
-from rempart.guard.decision import Action, ActionKind, Decision, Reason, Verdict
 from rempart.guard.knowledge import Knowledge
-from rempart.guard.policy import Policy
+from rempart.policy import Policy
 from rempart.stores.base import StateStore
 from rempart.stores.batching import BatchingStore
+from rempart.stores.keys import GuardKeys
 from rempart.stores.memory import MemoryStore
 
 __all__ = ["Guard"]
@@ -68,9 +67,8 @@ class Guard:
             if detectors is not None
             else default_detectors(self.store, self.policy, knowledge.canaries)
         )
-        self._budget = next((d for d in self.detectors if isinstance(d, UnexplainedBudget)), None)
-        self._takeover = next((d for d in self.detectors if isinstance(d, TakeoverContext)), None)
-        self._context_detectors = [d for d in self.detectors if d is not self._budget]
+        # Whatever their class: a third party's detector takes part in step-up like ours.
+        self._step_up_hooks = [d for d in self.detectors if isinstance(d, StepUpHook)]
 
     # -- care evidence -------------------------------------------------------------
 
@@ -78,9 +76,13 @@ class Guard:
         """Remember that ``evidence`` explains reads of its subject by its account or site."""
         now = evidence.time.timestamp()
         if evidence.account is not None:
-            self.store.add_member(f"ev:a:{evidence.account}", evidence.subject, now, _EVIDENCE_TTL)
+            self.store.add_member(
+                GuardKeys.account_evidence(evidence.account), evidence.subject, now, _EVIDENCE_TTL
+            )
         if evidence.site is not None:
-            self.store.add_member(f"ev:s:{evidence.site}", evidence.subject, now, _EVIDENCE_TTL)
+            self.store.add_member(
+                GuardKeys.site_evidence(evidence.site), evidence.subject, now, _EVIDENCE_TTL
+            )
 
     def _explained(self, event: Event, site: str | None, now: float) -> bool:
         subject = event.subject
@@ -89,9 +91,9 @@ class Guard:
             return False
         store = self.store
         return (
-            store.has_member(f"ev:a:{account}", subject, now)
-            or (site is not None and store.has_member(f"ev:s:{site}", subject, now))
-            or store.has_member(f"seen:{account}", subject, now)
+            store.has_member(GuardKeys.account_evidence(account), subject, now)
+            or (site is not None and store.has_member(GuardKeys.site_evidence(site), subject, now))
+            or store.has_member(GuardKeys.seen(account), subject, now)
         )
 
     # -- decisions ------------------------------------------------------------------
@@ -125,16 +127,13 @@ class Guard:
         if blocked is not None:
             return blocked
         findings: list[Finding] = []
-        for detector in self._context_detectors:
+        # In order: each detector sees the tightening of those before it (the budget comes last).
+        for detector in self.detectors:
             finding = detector.score_one(context)
             if finding is not None:
                 findings.append(finding)
                 if finding.tighten < 1.0:
                     context.tighten_by(finding.tighten, finding.context or detector.name)
-        if self._budget is not None:
-            finding = self._budget.score_one(context)
-            if finding is not None:
-                findings.append(finding)
         verdict = Verdict.ALLOW
         actions: list[Action] = []
         reasons: list[Reason] = []
@@ -152,7 +151,9 @@ class Guard:
             for detector in self.detectors:
                 detector.learn_one(context, verdict)
             if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
-                self.store.add_member(f"seen:{event.account}", event.subject, context.t, _SEEN_TTL)
+                self.store.add_member(
+                    GuardKeys.seen(event.account), event.subject, context.t, _SEEN_TTL
+                )
         finally:
             self.store.commit()
         return Decision(
@@ -166,7 +167,7 @@ class Guard:
     def _enforced(self, context: EventContext) -> Decision | None:
         """A standing lock on the account or ban on the address refuses the event."""
         event, store, now = context.event, self.store, context.t
-        lock = store.get(f"lock:{event.account}", now) if event.account is not None else None
+        lock = store.get(GuardKeys.lock(event.account), now) if event.account is not None else None
         if lock is not None:
             return _refusal(
                 event,
@@ -175,7 +176,7 @@ class Guard:
                 "awaiting an out-of-band reset",
                 {"locked_since": float(lock[0])},
             )
-        ban = store.get(f"ban:{event.ip}", now)
+        ban = store.get(GuardKeys.ban(event.ip), now)
         if ban is not None:
             return _refusal(
                 event,
@@ -191,12 +192,15 @@ class Guard:
         for action in actions:
             if action.kind is ActionKind.LOCK_ACCOUNT:
                 self.store.put(
-                    f"lock:{action.target}", [now, "canary or failed step-up"], now, _LOCK_TTL
+                    GuardKeys.lock(action.target), [now, "canary or failed step-up"], now, _LOCK_TTL
                 )
             elif action.kind is ActionKind.BAN_ADDRESS:
                 until = action.until.timestamp() if action.until else now + 3_600
                 self.store.put(
-                    f"ban:{action.target}", [until, "password guessing"], now, max(1.0, until - now)
+                    GuardKeys.ban(action.target),
+                    [until, "password guessing"],
+                    now,
+                    max(1.0, until - now),
                 )
 
     # -- step-up ----------------------------------------------------------------------
@@ -204,8 +208,9 @@ class Guard:
     def step_up(self, event: Event, passed: bool) -> Decision:
         """The outcome of the step-up a challenge asked for on ``event``.
 
-        Passed: the owner is at the keyboard; the event goes through, the
-        account's budget is refreshed and its current network learned.
+        Passed: the owner is at the keyboard; the event goes through and
+        every detector with an ``on_step_up`` hook hears of it (the budget
+        refreshes, the takeover detector learns the network and browser).
         Failed: the session is revoked and the account locked until an
         out-of-band reset.
         """
@@ -213,14 +218,10 @@ class Guard:
         account = event.account
         now = context.t
         if passed:
-            if account is not None and self._budget is not None:
-                self._budget.refresh(account, now, self.policy.response.step_up_grace_hours * 3_600)
-            if self._takeover is not None:
-                self._takeover.learn_network(context)
-                if event.kind is EventKind.LOGIN_SUCCESS:
-                    self._takeover.learn_one(context, Verdict.ALLOW)
+            for detector in self._step_up_hooks:
+                detector.on_step_up(context)
             if context.is_read and account and event.subject:
-                self.store.add_member(f"seen:{account}", event.subject, now, _SEEN_TTL)
+                self.store.add_member(GuardKeys.seen(account), event.subject, now, _SEEN_TTL)
             return Decision(
                 event_id=event.event_id,
                 verdict=Verdict.ALLOW,
@@ -234,7 +235,7 @@ class Guard:
             actions.append(Action(kind=ActionKind.REVOKE_SESSION, target=event.session))
         if account is not None and self.policy.response.lock_on_failed_step_up:
             actions.append(Action(kind=ActionKind.LOCK_ACCOUNT, target=account))
-            self.store.put(f"lock:{account}", [now, "failed step-up"], now, _LOCK_TTL)
+            self.store.put(GuardKeys.lock(account), [now, "failed step-up"], now, _LOCK_TTL)
         actions.append(Action(kind=ActionKind.ALERT, target=account or event.ip))
         return Decision(
             event_id=event.event_id,
@@ -255,9 +256,9 @@ class Guard:
     def lift_lock(self, account: str, now: datetime | None = None) -> None:
         """Lift an account's lock (after the out-of-band reset)."""
         when = (now or datetime.now(UTC)).timestamp()
-        self.store.put(f"lock:{account}", None, when, 1e-9)
+        self.store.put(GuardKeys.lock(account), None, when, 1e-9)
 
     def lift_ban(self, address: str, now: datetime | None = None) -> None:
         """Lift an address's ban (an analyst's word, or the end of an incident)."""
         when = (now or datetime.now(UTC)).timestamp()
-        self.store.put(f"ban:{address}", None, when, 1e-9)
+        self.store.put(GuardKeys.ban(address), None, when, 1e-9)

@@ -45,6 +45,7 @@ from rempart.response.record import LIFTABLE
 from rempart.service.bodies import AccountState, UnexplainedReads
 from rempart.service.metrics import ServiceMetrics
 from rempart.service.recent import RecentDecisions
+from rempart.stores.keys import BudgetKeys, GuardKeys, ServiceKeys
 
 __all__ = ["DecisionService", "StoreErrorPolicy"]
 
@@ -220,8 +221,10 @@ class DecisionService:
         now = self.clock().timestamp()
         with self._lock:
             try:
-                lock = self.guard.store.get(f"lock:{account}", now)
-                counts = self.guard.store.counts(f"u:{account}", now, BUDGET_WINDOWS)
+                lock = self.guard.store.get(GuardKeys.lock(account), now)
+                counts = self.guard.store.counts(
+                    BudgetKeys.unexplained(account), now, BUDGET_WINDOWS
+                )
             except self.store_errors as error:
                 self._store_failed(error, "account_state")
                 raise StoreUnavailableError("the guard's state store did not answer") from None
@@ -289,7 +292,7 @@ class DecisionService:
         now = self.clock().timestamp()
         with self._lock:
             try:
-                self.guard.store.get("ready", now)
+                self.guard.store.get(ServiceKeys.READY, now)
             except self.store_errors as error:
                 self._store_failed(error, "ready")
                 raise StoreUnavailableError("the guard's state store did not answer") from None

@@ -1,11 +1,12 @@
 """The testbed's reference geography: departments, countries of birth, networks, browsers.
 
-Four packaged tables (``rempart/testbed/data/*.csv``, described in
-``docs/testbed-geography.md``) give the simulated world its shape: where
-patients and professionals live, where people born abroad were born, which
-operators their addresses belong to, and which browsers they use. Each table
-is read once and cached. The figures are rounded public statistics and the
-network prefixes are representative allocations, not a current registry
+The departments are the core's (`rempart.geography`, which the guard uses
+too); three packaged tables of the testbed's own (``rempart/testbed/data/*.csv``,
+described in ``docs/testbed-geography.md``) add where people born abroad
+were born, which operators addresses belong to, and which browsers
+professionals use. Together they give the simulated world its shape. Each
+table is read once and cached. The figures are rounded public statistics and
+the network prefixes are representative allocations, not a current registry
 snapshot: the simulator only writes them into synthetic logs.
 
 >>> department("2A").name
@@ -34,6 +35,7 @@ from importlib import resources
 from typing import TypeVar
 
 from rempart.errors import ConfigError, RecordError
+from rempart.geography import DepartmentRecord, department, departments, is_overseas
 from rempart.networks import NetworkKind, NetworkRange, NetworkTable, network_range_from_row
 
 __all__ = [
@@ -53,43 +55,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_DEPARTMENT_CODE = re.compile(r"(0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|97[1-6])")
 _COUNTRY_CODE = re.compile(r"99[0-9]{3}")
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentRecord:
-    """One French department: INSEE code, names, rounded legal population, land neighbours.
-
-    ``population`` is the INSEE legal population (2021 reference) rounded to
-    the nearest thousand; ``communes`` the number of communes in the 2023
-    official geographic code; ``neighbours`` the codes of land-adjacent
-    departments (none for the overseas departments).
-    """
-
-    code: str
-    name: str
-    region: str
-    population: int
-    communes: int
-    timezone: str
-    neighbours: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if not _DEPARTMENT_CODE.fullmatch(self.code):
-            raise ConfigError("code", "a French department code", self.code)
-        if self.population <= 0:
-            raise ConfigError("population", "a positive count", self.population)
-        if self.communes <= 0:
-            raise ConfigError("communes", "a positive count", self.communes)
-        for neighbour in self.neighbours:
-            if not _DEPARTMENT_CODE.fullmatch(neighbour) or neighbour == self.code:
-                raise ConfigError("neighbours", "other French department codes", neighbour)
-
-    @property
-    def overseas(self) -> bool:
-        """Whether this is an overseas department (Guadeloupe … Mayotte)."""
-        return self.code.startswith("97")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,48 +102,8 @@ def _load(
     return tuple(records)
 
 
-def _department(row: dict[str, str]) -> DepartmentRecord:
-    return DepartmentRecord(
-        code=row["code"],
-        name=row["name"],
-        region=row["region"],
-        population=int(row["population"]),
-        communes=int(row["communes"]),
-        timezone=row["timezone"],
-        neighbours=tuple(row["neighbours"].split()),
-    )
-
-
 def _birth_country(row: dict[str, str]) -> BirthCountry:
     return BirthCountry(code=row["code"], name=row["name"], weight=float(row["weight"]))
-
-
-@functools.cache
-def departments() -> tuple[DepartmentRecord, ...]:
-    """The 101 French departments, metropolitan first, in INSEE code order."""
-    return _load(
-        "departments.csv",
-        ("code", "name", "region", "population", "communes", "timezone", "neighbours"),
-        _department,
-    )
-
-
-@functools.cache
-def _departments_by_code() -> dict[str, DepartmentRecord]:
-    return {record.code: record for record in departments()}
-
-
-def department(code: str) -> DepartmentRecord:
-    """The department with INSEE code ``code`` (``"01"`` … ``"95"``, ``"2A"``, ``"976"``)."""
-    try:
-        return _departments_by_code()[code]
-    except KeyError:
-        raise ConfigError("department", "a French department code", code) from None
-
-
-def is_overseas(code: str) -> bool:
-    """Whether department ``code`` is overseas; raises `ConfigError` for an unknown code."""
-    return department(code).overseas
 
 
 @functools.cache

@@ -2,7 +2,8 @@
 
 Building the context is where the guard pays for look-ups (directory, network
 table, local time, evidence): detectors then read plain attributes, so no
-work is done twice on the per-event path.
+work is done twice on the per-event path. The context is the detectors'
+input, so it lives with them; the guard, one layer up, builds it.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from rempart.detectors.context import EventContext, network_key
 from rempart.events import Event
-from rempart.guard.context import EventContext, network_key
 
 __all__ = ["context_for"]
 
