@@ -39,6 +39,7 @@ class ActionKind(StrEnum):
     LOCK_ACCOUNT = "lock_account"  # and force a password reset out of band
     BAN_ADDRESS = "ban_address"
     ALERT = "alert"
+    NOTIFY_OWNER = "notify_owner"  # through a channel the thief does not hold (phone, letter)
 
 
 class Action(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

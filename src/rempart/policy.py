@@ -46,6 +46,8 @@ class Budget(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     day: Count = 25
     week: Count = 50
     floor: Count = 3
+    strong_floor: Annotated[int, msgspec.Meta(ge=0)] = 1
+    strong_tighten: Multiplier = 0.1
     shared: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     profession: Professions = Professions()
 
@@ -98,6 +100,7 @@ class Volume(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Population(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sites_per_hosting_network: Count = 3
+    sites_per_new_prefix: Count = 3
     tighten: Multiplier = 0.5
     surge_min_hour: Count = 50
     surge_multiple: Annotated[float, msgspec.Meta(ge=1)] = 3.0
@@ -106,6 +109,9 @@ class Population(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Response(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lock_on_failed_step_up: bool = True
     step_up_grace_hours: Annotated[float, msgspec.Meta(gt=0)] = 24
+    unanswered_to_lock: Annotated[int, msgspec.Meta(ge=1)] = 3
+    unanswered_window_hours: Annotated[float, msgspec.Meta(gt=0)] = 24
+    hold_hours: Annotated[float, msgspec.Meta(gt=0)] = 168
 
 
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

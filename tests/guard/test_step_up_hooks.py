@@ -7,7 +7,7 @@ from rempart.detectors import (
     Finding,
     StepUpHook,
     TakeoverContext,
-    UnexplainedBudget,
+    UnansweredChallenges,
     default_detectors,
 )
 from rempart.detectors.context import EventContext
@@ -63,8 +63,10 @@ def test_a_failed_step_up_calls_no_hook() -> None:
     assert recorder.step_ups == []
 
 
-def test_the_budget_and_the_takeover_detector_are_the_built_in_hooks() -> None:
-    """Of the built-in detectors, the budget and the takeover context act on a step-up."""
+def test_the_takeover_and_challenge_detectors_are_the_built_in_hooks() -> None:
+    """Of the built-in detectors, the takeover context (learns the network) and the unanswered
+    challenges (the challenge is answered) act on a step-up; the budget needs no hook, since
+    the guard vouches for the session that passed."""
     detectors = default_detectors(MemoryStore(), Policy.default())
     hooked = [type(d) for d in detectors if isinstance(d, StepUpHook)]
-    assert hooked == [TakeoverContext, UnexplainedBudget]
+    assert hooked == [TakeoverContext, UnansweredChallenges]

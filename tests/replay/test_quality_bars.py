@@ -1,14 +1,19 @@
-"""The guard's quality bars on the small testbed, for several seeds (none tuned to one)."""
+"""The guard's quality bars on the small testbed, for several seeds (none tuned to one), for
+both thieves (the one who fails step-up, the one who never answers), with the network
+knowledge a real deployment has (a realistic import, not the simulator's own table)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rempart.replay import evaluate
+from rempart.networks import read_networks
+from rempart.replay import Thief, evaluate
 from rempart.replay.evaluation import DETECTION_HORIZON_S, SECOND_FACTOR_HOLDERS
 from rempart.testbed.attacks import default_registry
+from rempart.testbed.network_views import NetworkView, network_view
 from rempart.testbed.presets import preset
 from rempart.testbed.simulate import simulate
 
@@ -16,11 +21,25 @@ SEEDS = (1, 2, 3)
 
 
 @pytest.fixture(scope="module", params=SEEDS)
-def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The evaluation report of the small preset for one seed."""
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small preset for one seed."""
     out = tmp_path_factory.mktemp(f"bars-seed{request.param}")
     simulate(preset("small"), out, seed=request.param)
-    return evaluate(out).to_dict()["defences"]
+    return out
+
+
+@pytest.fixture(scope="module", params=list(Thief))
+def report(request: pytest.FixtureRequest, world: Path) -> Any:
+    """The evaluation report of one seed's world for one thief, at realistic knowledge."""
+    networks = network_view(
+        read_networks(world / "world" / "networks.csv"),
+        NetworkView.REALISTIC,
+        world / f"view-{request.param}",
+        seed=1,
+    )
+    return evaluate(
+        world, thief=request.param, networks=networks, knowledge_level="realistic"
+    ).to_dict()["defences"]
 
 
 @pytest.mark.slow
@@ -40,6 +59,15 @@ def test_incident_2022_contained(report: Any) -> None:
 def test_slow_drip_bounded_per_account_week(report: Any) -> None:
     """A patient, human-paced attacker gets at most 50 patients per account per week."""
     assert report["rempart"]["scenarios"]["slow-drip"]["exposed_per_account_week_max"] <= 50
+
+
+@pytest.mark.slow
+def test_no_stolen_account_yields_more_than_50_patients_a_week(report: Any) -> None:
+    """Whatever the scenario and the thief, no account taken over yields more than 50 patients
+    in any 7 days (insiders, who hold their own second factor, apart)."""
+    for name, row in report["rempart"]["scenarios"].items():
+        if name not in SECOND_FACTOR_HOLDERS:
+            assert row["exposed_per_account_week_max"] <= 50, name
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from __future__ import annotations
 from rempart.detectors.automation import Automation
 from rempart.detectors.base import Detector, Finding, StepUpHook
 from rempart.detectors.budget import UnexplainedBudget
+from rempart.detectors.challenges import UnansweredChallenges
 from rempart.detectors.context import EventContext
 from rempart.detectors.enumeration import Enumeration
 from rempart.detectors.login_attacks import LoginAttacks
@@ -36,6 +37,7 @@ __all__ = [
     "SharedInfrastructure",
     "StepUpHook",
     "TakeoverContext",
+    "UnansweredChallenges",
     "UnexplainedBudget",
     "default_detectors",
 ]
@@ -52,5 +54,6 @@ def default_detectors(
         Enumeration(store, policy, canaries),
         PeerVolume(store, policy),
         SharedInfrastructure(store, policy),
+        UnansweredChallenges(store, policy),
         UnexplainedBudget(store, policy),
     ]

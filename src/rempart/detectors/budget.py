@@ -3,10 +3,17 @@
 Each account may read a bounded number of patients that no care evidence
 explains, per hour, day and week. Explained reads are free. Takeover context
 (new network, rented server, recent password reset, robot timing…) tightens
-the budget multiplicatively, never below a floor. When the budget is spent,
+the budget multiplicatively, never below a floor (a lower one when the signs
+together are strong: a reset, a new network and browser, at night). When the budget is spent,
 the next unexplained read needs step-up authentication, which a thief holding
 only a password and a mailbox cannot pass: this bounds what any attacker
 strategy extracts per account, fast or slow.
+
+A session that passes step-up is vouched for (`rempart.guard.Guard.step_up`):
+for the grace period it is measured against its own reads since then, while
+every other session of the account (a thief's on another network) is still
+measured against all the account's unexplained reads, the vouched session's
+included.
 
 >>> from rempart.policy import Policy
 >>> from rempart.stores import MemoryStore
@@ -30,7 +37,7 @@ from rempart.detectors.base import Finding
 from rempart.detectors.context import EventContext
 from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
-from rempart.stores.keys import BudgetKeys
+from rempart.stores.keys import BudgetKeys, vouch_identity
 
 __all__ = ["BUDGET_WINDOWS", "UnexplainedBudget"]
 
@@ -48,13 +55,14 @@ class UnexplainedBudget:
         self.store = store
         budget = policy.budget
         self._limits = (budget.hour, budget.day, budget.week)
-        self._floor = budget.floor
+        self._floor = float(budget.floor)
+        self._strong_floor = float(budget.strong_floor)
+        self._strong_tighten = budget.strong_tighten
         self._professions = budget.profession.__struct_fields__
         self._profession_factor = {
             name: getattr(budget.profession, name) for name in self._professions
         }
         self._shared = budget.shared
-        self._grace_s = policy.response.step_up_grace_hours * 3_600
 
     def limits(self, context: EventContext) -> tuple[float, ...]:
         """The account's limits per window for this event, after tightening."""
@@ -64,22 +72,26 @@ class UnexplainedBudget:
             scale = self._profession_factor.get(account.profession.value, 1.0)
             if account.shared:
                 scale *= self._shared
-        return tuple(
-            max(float(self._floor), limit * scale * context.tighten) for limit in self._limits
-        )
+        floor = self._strong_floor if context.tighten <= self._strong_tighten else self._floor
+        return tuple(max(floor, limit * scale * context.tighten) for limit in self._limits)
 
-    def _spent(self, account: str, now: float) -> tuple[float, ...]:
-        totals = self.store.counts(BudgetKeys.unexplained(account), now, BUDGET_WINDOWS)
-        base = self.store.get(BudgetKeys.refreshed(account), now)
-        if base is None:
-            return totals
-        return tuple(max(0.0, total - b) for total, b in zip(totals, base, strict=True))
+    def _spent(self, account: str, context: EventContext) -> tuple[float, ...]:
+        return self.store.counts(self._counter(account, context), context.t, BUDGET_WINDOWS)
+
+    @staticmethod
+    def _counter(account: str, context: EventContext) -> str:
+        """The account's count, or a vouched session's own count since it passed step-up."""
+        if context.vouched_since is None:
+            return BudgetKeys.unexplained(account)
+        return BudgetKeys.vouched_unexplained(
+            vouch_identity(account, context.session, context.vouched_since)
+        )
 
     def score_one(self, context: EventContext) -> Finding | None:
         account = context.event.account
         if not context.is_read or context.explained or account is None:
             return None
-        spent = self._spent(account, context.t)
+        spent = self._spent(account, context)
         limits = self.limits(context)
         for name, used, limit in zip(_NAMES, spent, limits, strict=True):
             if used + 1 > limit:
@@ -115,15 +127,8 @@ class UnexplainedBudget:
             and account is not None
             and verdict is not Verdict.DENY
         ):
+            # The account's count takes every session's reads, a vouched one's too: a thief's
+            # session is measured against all that left the account.
             self.store.add_counts(BudgetKeys.unexplained(account), context.t, BUDGET_WINDOWS)
-
-    def on_step_up(self, context: EventContext) -> None:
-        """The owner passed step-up: the account's budget is refreshed for the grace period."""
-        account = context.event.account
-        if account is not None:
-            self.refresh(account, context.t, self._grace_s)
-
-    def refresh(self, account: str, now: float, grace_s: float) -> None:
-        """After a passed step-up: what was spent so far no longer counts (for ``grace_s``)."""
-        totals = self.store.counts(BudgetKeys.unexplained(account), now, BUDGET_WINDOWS)
-        self.store.put(BudgetKeys.refreshed(account), list(totals), now, grace_s)
+            if context.vouched_since is not None:
+                self.store.add_counts(self._counter(account, context), context.t, BUDGET_WINDOWS)

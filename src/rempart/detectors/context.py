@@ -34,6 +34,11 @@ class EventContext:
     prefix: str
     is_read: bool
     explained: bool
+    session: str = ""
+    """The account's session as one value (`rempart.stores.keys.session_identity`): its
+    session id, or its address and browser when the portal gives none."""
+    vouched_since: float | None = None
+    """When this session last passed step-up (within the grace period), else None."""
     weekday: int = -1
     minute: int = -1
     site_open: bool = True

@@ -4,6 +4,9 @@ Real professionals read from their own site's line or a mobile network; a
 campaign reuses a few rented servers for many accounts. When accounts of
 several different sites read through one hosting operator within a day, each
 of them gets a tighter budget and an alert names the shared infrastructure.
+The same holds, with no network labels at all, for one /24 (or /48) through
+which accounts of several sites logged in within a day, each from a network
+new to it: a campaign's servers or proxies, whatever their kind.
 When the whole portal's unexplained reads in an hour rise well above the
 week's hourly average (many accounts each reading a little), an alert says so.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 from rempart.decision import Action, ActionKind, Reason, Verdict
 from rempart.detectors.base import Finding
 from rempart.detectors.context import EventContext
+from rempart.detectors.takeover import knows_network
 from rempart.events import EventKind
 from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
@@ -38,7 +42,12 @@ class SharedInfrastructure:
             surge = self._surge(context)
             if surge is not None:
                 return surge
-        if context.network_kind != "hosting" or context.account is None:
+        if context.account is None:
+            return None
+        shared_prefix = self._shared_prefix(context)
+        if shared_prefix is not None:
+            return shared_prefix
+        if context.network_kind != "hosting":
             return None
         key = PopulationKeys.hosting_sites(context.asn)
         sites = self.store.member_count(key, context.t)
@@ -60,6 +69,41 @@ class SharedInfrastructure:
                 figures={"sites": float(sites)},
             ),
             actions=(Action(kind=ActionKind.ALERT, target=f"AS{context.asn}"),),
+        )
+
+    def _new_to_account(self, context: EventContext) -> bool:
+        account = context.event.account
+        return account is not None and not knows_network(
+            self.store, account, context.prefix, context.asn, context.t
+        )
+
+    def _shared_prefix(self, context: EventContext) -> Finding | None:
+        """Accounts of several sites came through this prefix, new to each of them, today."""
+        site = context.account.site if context.account is not None else None
+        if site is None:
+            return None
+        key = PopulationKeys.new_prefix_sites(context.prefix)
+        sites = self.store.member_count(key, context.t)
+        if not self.store.has_member(key, site, context.t):
+            if not (context.kind is EventKind.LOGIN_SUCCESS and self._new_to_account(context)):
+                return None
+            sites += 1
+        if sites < self.policy.sites_per_new_prefix:
+            return None
+        return Finding(
+            detector=self.name,
+            tighten=self.policy.tighten,
+            context=f"{context.prefix} new to accounts of {sites} sites today",
+            reason=Reason(
+                detector=self.name,
+                code="shared_new_network",
+                message=(
+                    f"accounts of {sites} different sites came through {context.prefix} "
+                    f"({context.operator}), a network new to each, within a day"
+                ),
+                figures={"sites": float(sites)},
+            ),
+            actions=(Action(kind=ActionKind.ALERT, target=context.prefix),),
         )
 
     def _surge(self, context: EventContext) -> Finding | None:
@@ -90,6 +134,17 @@ class SharedInfrastructure:
             if self._surge(context) is not None:
                 self.store.put(PopulationKeys.SURGE_ALERTED, context.t, context.t, 3_600)
             self.store.add_counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _PORTAL)
+        if (
+            context.account is not None
+            and context.event.kind is EventKind.LOGIN_SUCCESS
+            and self._new_to_account(context)
+        ):
+            self.store.add_member(
+                PopulationKeys.new_prefix_sites(context.prefix),
+                context.account.site,
+                context.t,
+                _DAY,
+            )
         if (
             context.network_kind == "hosting"
             and context.account is not None

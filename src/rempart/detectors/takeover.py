@@ -2,9 +2,11 @@
 
 A network (prefix and autonomous system) the account never used, a rented
 server or VPN, a foreign country, a new browser, a password reset or e-mail or
-MFA change in the last day: each tightens the account's budget. A session
-that reads without ever having logged in (a stolen session cookie), or that
-moves to another operator mid-session, is challenged outright.
+MFA change in the last day: each tightens the account's budget. What a login
+reveals (a network and browser new to the account) tightens the reads of its
+session too, until that session passes step-up. A session that reads without
+ever having logged in (a stolen session cookie), or that moves to another
+operator mid-session, is challenged outright.
 
 Networks and browsers are learned only from events the guard allowed, and
 only once the account is established (active on a few distinct days): a
@@ -110,6 +112,14 @@ class TakeoverContext:
                         ),
                     ),
                 )
+            if session is not None and len(session) > 3 and context.vouched_since is None:
+                # What the login revealed (a network and browser new to the account) holds for
+                # the session's reads, although the login taught the guard both, until the
+                # session passes step-up.
+                novelty, what = float(session[3]), str(session[4])
+                if novelty < 1.0:
+                    tighten *= novelty
+                    signs.append(f"session opened from {what}")
             if (
                 session is not None
                 and session[1] != context.prefix
@@ -149,14 +159,30 @@ class TakeoverContext:
             return
         if event.kind is EventKind.LOGIN_SUCCESS:
             if event.session:
+                novelty, what = self._novelty(context, account)
                 store.put(
                     TakeoverKeys.session(event.session),
-                    [account, context.prefix, context.asn],
+                    [account, context.prefix, context.asn, novelty, what],
                     now,
                     _SESSION_TTL,
                 )
             # A session keeps its login's network (or is challenged when it moves).
             self.learn_network(context)
+
+    def _novelty(self, context: EventContext, account: str) -> tuple[float, str]:
+        """How new the login's network and browser are to the account: factor and words."""
+        store, policy, now = self.store, self.policy, context.t
+        if not self._established(account, now):
+            return 1.0, ""
+        factor, what = 1.0, []
+        if not knows_network(store, account, context.prefix, context.asn, now):
+            factor *= policy.new_network
+            what.append("a new network")
+        user_agent = context.event.user_agent
+        if user_agent and not store.has_member(TakeoverKeys.browsers(account), user_agent, now):
+            factor *= policy.new_device
+            what.append("a new browser")
+        return factor, " and ".join(what)
 
     def on_step_up(self, context: EventContext) -> None:
         """The owner passed step-up: the event's network and browser are the account's own.

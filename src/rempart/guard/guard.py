@@ -24,7 +24,7 @@ from rempart.guard.knowledge import Knowledge
 from rempart.policy import Policy
 from rempart.stores.base import StateStore
 from rempart.stores.batching import BatchingStore
-from rempart.stores.keys import GuardKeys
+from rempart.stores.keys import GuardKeys, session_identity
 from rempart.stores.memory import MemoryStore
 
 __all__ = ["Guard"]
@@ -115,6 +115,13 @@ class Guard:
             is_read=is_read,
             explained=is_read and self._explained(event, account.site if account else None, now),
         )
+        if event.account is not None:
+            # No session id (an API client): the address and browser stand for the device.
+            context.session = session_identity(
+                event.account, event.session or f"{event.ip} {event.user_agent or ''}"
+            )
+            vouched = self.store.get(GuardKeys.vouched(context.session), now)
+            context.vouched_since = None if vouched is None else float(vouched)
         if site is not None:
             context.weekday, context.minute = local_minute(now, site.timezone)
             context.site_open = site.is_open(weekday=context.weekday, minute=context.minute)
@@ -147,7 +154,7 @@ class Guard:
                 reasons.append(finding.reason)
         self.store.begin()
         try:
-            self._apply(actions, context)
+            self._apply(actions, context, ", ".join(r.code for r in reasons) or "guard")
             for detector in self.detectors:
                 detector.learn_one(context, verdict)
             if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
@@ -186,14 +193,12 @@ class Guard:
             )
         return None
 
-    def _apply(self, actions: list[Action], context: EventContext) -> None:
+    def _apply(self, actions: list[Action], context: EventContext, cause: str) -> None:
         """Keep the enforcement state the actions call for (locks and bans)."""
         now = context.t
         for action in actions:
             if action.kind is ActionKind.LOCK_ACCOUNT:
-                self.store.put(
-                    GuardKeys.lock(action.target), [now, "canary or failed step-up"], now, _LOCK_TTL
-                )
+                self.store.put(GuardKeys.lock(action.target), [now, cause], now, _LOCK_TTL)
             elif action.kind is ActionKind.BAN_ADDRESS:
                 until = action.until.timestamp() if action.until else now + 3_600
                 self.store.put(
@@ -208,9 +213,12 @@ class Guard:
     def step_up(self, event: Event, passed: bool) -> Decision:
         """The outcome of the step-up a challenge asked for on ``event``.
 
-        Passed: the owner is at the keyboard; the event goes through and
-        every detector with an ``on_step_up`` hook hears of it (the budget
-        refreshes, the takeover detector learns the network and browser).
+        Passed: the owner is at the keyboard; the event goes through, the
+        session that passed is vouched for during the grace period (a fresh
+        budget of its own; other sessions of the account keep theirs) and
+        every detector with an ``on_step_up`` hook hears of it (the takeover
+        detector learns the network and browser, an outstanding challenge is
+        answered).
         Failed: the session is revoked and the account locked until an
         out-of-band reset.
         """
@@ -218,6 +226,9 @@ class Guard:
         account = event.account
         now = context.t
         if passed:
+            if account is not None:
+                grace = self.policy.response.step_up_grace_hours * 3_600
+                self.store.put(GuardKeys.vouched(context.session), now, now, grace)
             for detector in self._step_up_hooks:
                 detector.on_step_up(context)
             if context.is_read and account and event.subject:

@@ -39,6 +39,7 @@ __all__ = [
     "NAMESPACES",
     "AutomationKeys",
     "BudgetKeys",
+    "ChallengeKeys",
     "EnumerationKeys",
     "GuardKeys",
     "LoginKeys",
@@ -46,6 +47,8 @@ __all__ = [
     "ServiceKeys",
     "TakeoverKeys",
     "VolumeKeys",
+    "session_identity",
+    "vouch_identity",
 ]
 
 
@@ -192,6 +195,11 @@ class PopulationKeys:
         """The set of sites whose accounts used hosting network ``asn`` today."""
         return "population.hosting_sites:" + str(asn)
 
+    @staticmethod
+    def new_prefix_sites(prefix: str) -> str:
+        """The set of sites whose accounts came through ``prefix`` as a network new to them."""
+        return "population.new_prefix_sites:" + prefix
+
 
 class BudgetKeys:
     """Owner ``budget``: `rempart.detectors.budget.UnexplainedBudget`."""
@@ -204,9 +212,44 @@ class BudgetKeys:
         return "budget.unexplained:" + account
 
     @staticmethod
-    def refreshed(account: str) -> str:
-        """``account``'s window totals when its owner last passed step-up."""
-        return "budget.refreshed:" + account
+    def vouched_unexplained(vouch: str) -> str:
+        """Unexplained reads of one session since it passed step-up (`vouch_identity`)."""
+        return "budget.vouched_unexplained:" + vouch
+
+
+class ChallengeKeys:
+    """Owner ``challenges``: `rempart.detectors.challenges.UnansweredChallenges`."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def outstanding(account: str) -> str:
+        """When ``account`` was last challenged with no step-up answering it since."""
+        return "challenges.outstanding:" + account
+
+    @staticmethod
+    def unanswered(account: str) -> str:
+        """``account``'s challenges left unanswered (read again without a step-up), counted."""
+        return "challenges.unanswered:" + account
+
+    @staticmethod
+    def held(account: str) -> str:
+        """Since when ``account`` has left a challenge unanswered (then held to step-up)."""
+        return "challenges.held:" + account
+
+
+def session_identity(account: str, session: str) -> str:
+    """One account's session as one key value, unambiguously: the account's length first.
+
+    >>> session_identity("A1", "s:9")
+    '2.A1s:9'
+    """
+    return str(len(account)) + "." + account + session
+
+
+def vouch_identity(account: str, session: str, since: float) -> str:
+    """One passed step-up of a session: the session's identity and when it passed."""
+    return session_identity(account, session) + "@" + repr(since)
 
 
 class GuardKeys:
@@ -228,6 +271,11 @@ class GuardKeys:
     def seen(account: str) -> str:
         """The set of patients ``account`` has read with the guard's leave."""
         return "guard.seen:" + account
+
+    @staticmethod
+    def vouched(session: str) -> str:
+        """When one account's session (`session_identity`) last passed step-up."""
+        return "guard.vouched:" + session
 
     @staticmethod
     def lock(account: str) -> str:
@@ -257,6 +305,7 @@ NAMESPACES: Final = (
     VolumeKeys,
     PopulationKeys,
     BudgetKeys,
+    ChallengeKeys,
     GuardKeys,
     ServiceKeys,
 )

@@ -11,7 +11,8 @@ switched off (`NoDefence`):
 - the robot takes over a few pharmacists' accounts through the mailbox
   (password reset, token from the e-mail, new password), logs in from a rented
   OVH server and reads patients by typed NIR and birth date as fast as it can.
-  It does not hold the TOTP secret: a challenge ends with a wrong code.
+  It does not hold the TOTP secret, so it never answers a challenge: it moves
+  on to the next patient, and logs in again when its session is revoked.
 
 The portal's clock runs `TIME_SCALE` times faster than the wall clock from a
 Tuesday morning just after the simulated month, so that a minute of demo is
@@ -66,7 +67,6 @@ TIME_SCALE: Final = 30.0
 _PORTAL_START: Final = datetime(2022, 3, 8, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Rennes
 _ROBOT_AGENT: Final = "python-requests/2.27.1"
 _ROBOT_PASSWORD: Final = "robot-chosen-passphrase-2022"  # noqa: S105 (the thief's, not a secret)
-_WRONG_CODE: Final = "000000"
 _TOKEN: Final = re.compile(r"^([A-Za-z0-9_-]{32})\s*$", re.MULTILINE)
 _READS_PER_PROFESSIONAL: Final = 6
 _ROBOT_START: Final = 0.15  # share of a run before the robot strikes
@@ -86,7 +86,8 @@ class RunOutcome:
     robot_accounts: int
     accounts_contained: int
     containment_s: tuple[float, ...]
-    """Wall seconds from each contained account's first read attempt to its last refusal."""
+    """Wall seconds from each contained account's first read attempt to the first refusal
+    after which it was served nothing more."""
     legitimate_users: int
     legitimate_challenged: int
     legitimate_locked: int
@@ -433,22 +434,27 @@ async def _robot(
             "/password-reset/confirm", json={"token": token, "password": _ROBOT_PASSWORD}
         )
         first_attempt: float | None = None
+        refused_since: float | None = None  # first refusal after the last read served
 
         async def logs_in() -> bool:
             login = await client.post(
                 "/login", json={"account": account, "password": _ROBOT_PASSWORD}
             )
-            if _step_up_required(login):
-                await client.post("/step-up", json={"code": _WRONG_CODE})
-                return False
-            return login.status_code == 200
+            return login.status_code == 200  # a challenged login is never answered
 
-        async def contained() -> None:
-            start = first_attempt if first_attempt is not None else time.monotonic()
-            tally.contained.append(time.monotonic() - start)
+        def refused() -> None:
+            nonlocal refused_since
+            if refused_since is None:
+                refused_since = time.monotonic()
+
+        def finish() -> None:
+            if refused_since is not None:  # nothing served since: contained
+                start = first_attempt if first_attempt is not None else refused_since
+                tally.contained.append(refused_since - start)
 
         if not await logs_in():
-            await contained()
+            refused()
+            finish()
             return
         relogins = 0
         for read in targets:
@@ -460,18 +466,18 @@ async def _robot(
             )
             if response.status_code == 200:
                 tally.exposed.add(read.nir)
+                refused_since = None
             elif _step_up_required(response):
-                await client.post("/step-up", json={"code": _WRONG_CODE})
-                await contained()
-                return
+                refused()  # never answered: on to the next patient
             elif response.status_code == 403:
-                await contained()
-                return
+                refused()  # the account is locked: nothing more to take
+                break
             elif response.status_code == 401:  # session revoked: try to log in again
+                refused()
                 relogins += 1
                 if relogins > _MAX_RELOGINS or not await logs_in():
-                    await contained()
-                    return
+                    break
+        finish()
 
 
 async def _traffic(
