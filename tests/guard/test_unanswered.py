@@ -158,3 +158,12 @@ def test_knowledge_needs_no_network_table_for_the_hold() -> None:
     portal.reads_until_challenged(session="t1")
     verdicts = [portal.guard.decide(portal.read(session="t1")).verdict for _ in range(3)]
     assert verdicts[-1] is Verdict.DENY
+
+
+def test_a_new_network_alone_is_not_carried_to_the_session() -> None:
+    """The owner's usual browser on a new network (travel, a rotating VPN exit) reads a full
+    budget: only a network and a browser both new are someone else's device."""
+    portal = Portal()
+    _established(portal)
+    portal.login(session="n1", ip=FRESH_NETWORK)
+    assert portal.reads_until_challenged(session="n1", ip=FRESH_NETWORK) == 10

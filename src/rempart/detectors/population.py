@@ -6,7 +6,9 @@ several different sites read through one hosting operator within a day, each
 of them gets a tighter budget and an alert names the shared infrastructure.
 The same holds, with no network labels at all, for one /24 (or /48) through
 which accounts of several sites logged in within a day, each from a network
-new to it: a campaign's servers or proxies, whatever their kind.
+new to it: a campaign's servers or proxies, whatever their kind (ranges the
+table labels as a VPN's exits or a mobile carrier's NAT, shared by design,
+apart).
 When the whole portal's unexplained reads in an hour rise well above the
 week's hourly average (many accounts each reading a little), an alert says so.
 """
@@ -25,6 +27,9 @@ from rempart.stores.keys import PopulationKeys
 __all__ = ["SharedInfrastructure"]
 
 _DAY = 86_400.0
+# Ranges many legitimate users share by design, when the network table says so: a VPN's
+# exits and a mobile carrier's NAT. Unlabelled, they count like any other prefix.
+_SHARED_BY_DESIGN = frozenset({"vpn", "mobile"})
 _PORTAL = (Window(3_600, 60), Window(7 * 86_400, 3_600))
 
 
@@ -80,7 +85,7 @@ class SharedInfrastructure:
     def _shared_prefix(self, context: EventContext) -> Finding | None:
         """Accounts of several sites came through this prefix, new to each of them, today."""
         site = context.account.site if context.account is not None else None
-        if site is None:
+        if site is None or context.network_kind in _SHARED_BY_DESIGN:
             return None
         key = PopulationKeys.new_prefix_sites(context.prefix)
         sites = self.store.member_count(key, context.t)
@@ -137,6 +142,7 @@ class SharedInfrastructure:
         if (
             context.account is not None
             and context.event.kind is EventKind.LOGIN_SUCCESS
+            and context.network_kind not in _SHARED_BY_DESIGN
             and self._new_to_account(context)
         ):
             self.store.add_member(

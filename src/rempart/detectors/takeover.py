@@ -2,11 +2,11 @@
 
 A network (prefix and autonomous system) the account never used, a rented
 server or VPN, a foreign country, a new browser, a password reset or e-mail or
-MFA change in the last day: each tightens the account's budget. What a login
-reveals (a network and browser new to the account) tightens the reads of its
-session too, until that session passes step-up. A session that reads without
-ever having logged in (a stolen session cookie), or that moves to another
-operator mid-session, is challenged outright.
+MFA change in the last day: each tightens the account's budget. A login from
+a network *and* a browser both new to the account (someone else's device)
+tightens the reads of its session too, until that session passes step-up. A
+session that reads without ever having logged in (a stolen session cookie),
+or that moves to another operator mid-session, is challenged outright.
 
 Networks and browsers are learned only from events the guard allowed, and
 only once the account is established (active on a few distinct days): a
@@ -170,19 +170,22 @@ class TakeoverContext:
             self.learn_network(context)
 
     def _novelty(self, context: EventContext, account: str) -> tuple[float, str]:
-        """How new the login's network and browser are to the account: factor and words."""
+        """Whether the login came from a network *and* a browser new to the account.
+
+        Both together are someone else's device; either alone is the owner
+        travelling, behind a rotating VPN exit, or on a new laptop at the usual
+        desk, and is not carried to the session's reads.
+        """
         store, policy, now = self.store, self.policy, context.t
-        if not self._established(account, now):
-            return 1.0, ""
-        factor, what = 1.0, []
-        if not knows_network(store, account, context.prefix, context.asn, now):
-            factor *= policy.new_network
-            what.append("a new network")
         user_agent = context.event.user_agent
-        if user_agent and not store.has_member(TakeoverKeys.browsers(account), user_agent, now):
-            factor *= policy.new_device
-            what.append("a new browser")
-        return factor, " and ".join(what)
+        if (
+            not user_agent
+            or not self._established(account, now)
+            or knows_network(store, account, context.prefix, context.asn, now)
+            or store.has_member(TakeoverKeys.browsers(account), user_agent, now)
+        ):
+            return 1.0, ""
+        return policy.new_network * policy.new_device, "a new network and a new browser"
 
     def on_step_up(self, context: EventContext) -> None:
         """The owner passed step-up: the event's network and browser are the account's own.
