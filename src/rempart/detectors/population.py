@@ -60,20 +60,28 @@ class SharedInfrastructure:
             sites += 1
         if sites < self.policy.sites_per_hosting_network:
             return None
+        return self._shared(
+            sites,
+            "shared_infrastructure",
+            f"{context.operator} (AS{context.asn}) serves accounts of {sites} sites today",
+            f"accounts of {sites} different sites used {context.operator} "
+            f"(AS{context.asn}) within a day",
+            f"AS{context.asn}",
+        )
+
+    def _shared(self, sites: int, code: str, why: str, message: str, target: str) -> Finding:
+        """Tighten the budget and alert on ``target``, infrastructure shared by ``sites``."""
         return Finding(
             detector=self.name,
             tighten=self.policy.tighten,
-            context=f"{context.operator} (AS{context.asn}) serves accounts of {sites} sites today",
+            context=why,
             reason=Reason(
                 detector=self.name,
-                code="shared_infrastructure",
-                message=(
-                    f"accounts of {sites} different sites used {context.operator} "
-                    f"(AS{context.asn}) within a day"
-                ),
+                code=code,
+                message=message,
                 figures={"sites": float(sites)},
             ),
-            actions=(Action(kind=ActionKind.ALERT, target=f"AS{context.asn}"),),
+            actions=(Action(kind=ActionKind.ALERT, target=target),),
         )
 
     def _new_to_account(self, context: EventContext) -> bool:
@@ -95,20 +103,13 @@ class SharedInfrastructure:
             sites += 1
         if sites < self.policy.sites_per_new_prefix:
             return None
-        return Finding(
-            detector=self.name,
-            tighten=self.policy.tighten,
-            context=f"{context.prefix} new to accounts of {sites} sites today",
-            reason=Reason(
-                detector=self.name,
-                code="shared_new_network",
-                message=(
-                    f"accounts of {sites} different sites came through {context.prefix} "
-                    f"({context.operator}), a network new to each, within a day"
-                ),
-                figures={"sites": float(sites)},
-            ),
-            actions=(Action(kind=ActionKind.ALERT, target=context.prefix),),
+        return self._shared(
+            sites,
+            "shared_new_network",
+            f"{context.prefix} new to accounts of {sites} sites today",
+            f"accounts of {sites} different sites came through {context.prefix} "
+            f"({context.operator}), a network new to each, within a day",
+            context.prefix,
         )
 
     def _surge(self, context: EventContext) -> Finding | None:
