@@ -102,9 +102,10 @@ def test_no_defence_exposure_equals_duckdb(
           AND events.subject IS NOT NULL
         GROUP BY truth.label
     """
-    rows = duckdb.execute(
-        query, [str(small_dir / "events.parquet"), str(small_dir / "truth.parquet")]
-    ).fetchall()
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            query, [str(small_dir / "events.parquet"), str(small_dir / "truth.parquet")]
+        ).fetchall()
     oracle = dict.fromkeys(scenarios_in_truth(small_dir), 0)
     oracle.update({label: int(count) for label, count in rows})
     scenarios = evaluation_report["defences"]["no-defence"]["scenarios"]

@@ -96,9 +96,13 @@ def test_professional_days_exclude_accounts_from_the_first_successful_attack(
           and e.kind = 'record_view' and e.subject is not null
           and (k.since is null or e.time < k.since)
     """
-    (expected,) = duckdb.execute(
-        query, [str(small_dir / "truth.parquet"), str(small_dir / "events.parquet")]
-    ).fetchone() or (None,)
+    # A connection of the test's own: a result left open on DuckDB's default connection
+    # would refuse the next test's statements there.
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            query, [str(small_dir / "truth.parquet"), str(small_dir / "events.parquet")]
+        ).fetchall()
+    ((expected,),) = rows
     professional_days = evaluation_report["defences"]["no-defence"]["legitimate"]
     assert professional_days["professional_days"] == expected
 
