@@ -52,11 +52,17 @@ class Budget(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     profession: Professions = Professions()
 
 
+CountryCode = Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")]
+
+
 class Takeover(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     new_network: Multiplier = 0.5
     hosting_network: Multiplier = 0.25
     vpn_network: Multiplier = 0.5
+    proxy_network: Multiplier = 0.25
+    tor_network: Multiplier = 0.25
     foreign_network: Multiplier = 0.5
+    home_countries: Annotated[tuple[CountryCode, ...], msgspec.Meta(min_length=1)] = ("FR",)
     new_device: Multiplier = 0.75
     credential_change: Multiplier = 0.5
     credential_change_hours: Annotated[float, msgspec.Meta(gt=0)] = 24
@@ -160,8 +166,8 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise _config_error(str(error), data) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The policy as plain nested dicts."""
-        result: dict[str, Any] = msgspec.to_builtins(self)
+        """The policy as plain nested dicts and lists (what its JSON form decodes to)."""
+        result: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
         return result
 
 

@@ -1,12 +1,20 @@
-"""A thief who never answers a challenge, a step-up that vouches for one session only, and
-what a login reveals carried to its session's reads."""
+"""A thief who never answers a challenge, a step-up that vouches for one session only, what a
+login reveals carried to its session's reads, and the network signs a real import gives."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
+import pytest
+
+from rempart.detectors import TakeoverContext
+from rempart.detectors.testing import context_for
+from rempart.errors import ConfigError
 from rempart.guard import ActionKind, Guard, Knowledge, Policy, Verdict
+from rempart.networks import NetworkKind, NetworkRange
 from rempart.stores.memory import MemoryStore
+from rempart.testing import make_event
 
 from .test_guard import OVH, Portal, _established, codes, knowledge
 
@@ -167,3 +175,40 @@ def test_a_new_network_alone_is_not_carried_to_the_session() -> None:
     _established(portal)
     portal.login(session="n1", ip=FRESH_NETWORK)
     assert portal.reads_until_challenged(session="n1", ip=FRESH_NETWORK) == 10
+
+
+def _tighten_of(network: NetworkRange, policy: Policy | None = None) -> float:
+    """The takeover detector's tightening of a read from ``network`` by an unknown account."""
+    detector = TakeoverContext(MemoryStore(), policy or Policy.default())
+    context = context_for(make_event())
+    context.network = network
+    finding = detector.score_one(context)
+    return 1.0 if finding is None else finding.tighten
+
+
+def test_proxies_and_tor_exits_tighten_like_rented_servers() -> None:
+    """A range the table labels proxy or Tor tightens by its policy multiplier, as hosting does."""
+    prefix = ipaddress.ip_network("198.51.100.0/24")
+    for kind in (NetworkKind.PROXY, NetworkKind.TOR, NetworkKind.HOSTING):
+        network = NetworkRange(prefix=prefix, asn=64500, operator="X", country="FR", kind=kind)
+        assert _tighten_of(network) == 0.25, kind
+    plain = NetworkRange(
+        prefix=prefix, asn=64500, operator="X", country="FR", kind=NetworkKind.FIXED
+    )
+    assert _tighten_of(plain) == 1.0
+
+
+def test_home_countries_are_a_policy_key() -> None:
+    """A Belgian line is foreign under the default policy and home when BE is listed; an
+    unknown country is never foreign; a malformed code is refused naming the key."""
+    prefix = ipaddress.ip_network("198.51.100.0/24")
+    belgian = NetworkRange(
+        prefix=prefix, asn=64500, operator="X", country="BE", kind=NetworkKind.FIXED
+    )
+    assert _tighten_of(belgian) == 0.5
+    both = Policy.from_toml_text('[takeover]\nhome_countries = ["FR", "BE"]\n', source="test")
+    assert _tighten_of(belgian, both) == 1.0
+    unknown = NetworkRange(prefix=prefix, kind=NetworkKind.UNKNOWN)
+    assert _tighten_of(unknown) == 1.0
+    with pytest.raises(ConfigError, match="home_countries"):
+        Policy.from_toml_text('[takeover]\nhome_countries = ["france"]\n', source="test")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rempart.directory import Account, Site
 from rempart.events import Event, EventKind, Outcome
-from rempart.networks import NetworkRange
+from rempart.networks import UNKNOWN_COUNTRY, NetworkRange
 
 __all__ = ["EventContext", "local_minute", "network_key"]
 
@@ -57,18 +57,18 @@ class EventContext:
 
     @property
     def network_kind(self) -> str:
-        """``fixed``, ``mobile``, ``hosting``, ``vpn``, ``foreign_fixed`` or ``unknown``."""
+        """``fixed``, ``mobile``, ``hosting``, ``vpn``, ``proxy``, ``tor`` or ``unknown``."""
         return self.network.kind.value if self.network else "unknown"
 
     @property
     def country(self) -> str:
         """The address's country, ``??`` when unknown."""
-        return self.network.country if self.network else "??"
+        return self.network.country if self.network else UNKNOWN_COUNTRY
 
     @property
     def operator(self) -> str:
         """The address's operator, ``unknown`` when the table does not know it."""
-        return self.network.operator if self.network else "unknown"
+        return (self.network.operator or "unknown") if self.network else "unknown"
 
     @property
     def typed_lookup(self) -> bool:

@@ -19,6 +19,7 @@ from rempart.decision import Reason, Verdict
 from rempart.detectors.base import Finding
 from rempart.detectors.context import EventContext
 from rempart.events import EventKind
+from rempart.networks import UNKNOWN_COUNTRY
 from rempart.policy import Policy
 from rempart.stores.base import StateStore
 from rempart.stores.keys import TakeoverKeys
@@ -46,6 +47,7 @@ class TakeoverContext:
     def __init__(self, store: StateStore, policy: Policy) -> None:
         self.store = store
         self.policy = policy.takeover
+        self._home = frozenset(policy.takeover.home_countries)
 
     def _established(self, account: str, now: float) -> bool:
         return self.store.get(TakeoverKeys.established(account), now) is not None
@@ -65,7 +67,13 @@ class TakeoverContext:
         elif kind == "vpn":
             tighten *= policy.vpn_network
             signs.append(f"VPN exit ({context.operator})")
-        if context.country not in ("FR", "??"):
+        elif kind == "proxy":
+            tighten *= policy.proxy_network
+            signs.append(f"proxy ({context.operator})")
+        elif kind == "tor":
+            tighten *= policy.tor_network
+            signs.append("Tor exit")
+        if context.country != UNKNOWN_COUNTRY and context.country not in self._home:
             tighten *= policy.foreign_network
             signs.append(f"connection from {context.country}")
         if self._established(account, now):
