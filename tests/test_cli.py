@@ -49,3 +49,22 @@ def test_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "nope.jsonl" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_bad_network_table_before_listening(tmp_path: Path) -> None:
+    """``rempart serve --networks FILE`` reads the table at start-up: a bad row stops it with
+    exit 2 and the file's name, before any port is opened."""
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "sites.jsonl").write_text("")
+    (world / "accounts.jsonl").write_text("")
+    keys = tmp_path / "keys.json"
+    assert CliRunner().invoke(main, ["keys", "add", "portal", "--keys", str(keys)]).exit_code == 0
+    bad = tmp_path / "bad-networks.csv"
+    bad.write_text("prefix,asn,operator,country,kind\nnot-a-prefix,1,X,FR,fixed\n")
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--world", str(world), "--keys", str(keys), "--networks", str(bad)],
+    )
+    assert result.exit_code == 2
+    assert "bad-networks.csv" in result.output

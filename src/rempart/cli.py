@@ -179,6 +179,14 @@ def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
         sys.exit(1)
 
 
+_networks = click.option(
+    "--networks",
+    "networks_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Network table built by `rempart networks import` (default: the world's networks.csv).",
+)
+
+
 @main.command()
 @click.argument("events", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
@@ -205,6 +213,7 @@ def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
     help="Policy TOML (default: the shipped policy).",
 )
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write bad input records here.")
+@_networks
 @click.option(
     "--reorder-window",
     type=click.FloatRange(min=0),
@@ -222,6 +231,7 @@ def replay(
     out: Path,
     policy_path: Path | None,
     rejects: Path | None,
+    networks_path: Path | None,
     reorder_window: float,
     quiet: bool,
 ) -> None:
@@ -246,7 +256,7 @@ def replay(
                 evidence = events.parent / candidate
                 break
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
-    guard = Guard(Knowledge.from_world(world), policy=policy)
+    guard = Guard(Knowledge.from_world(world, networks=networks_path), policy=policy)
     rejected: list[Rejected] = []
     verdicts: Counter[str] = Counter()
 
@@ -407,6 +417,7 @@ def policy(path: Path | None) -> None:
     help="Keep the locks, bans and lifts in this JSON Lines ledger (default: in memory). "
     "CrowdSec bouncers read the bans from it at /v1/decisions/stream.",
 )
+@_networks
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @_clean_errors
@@ -417,6 +428,7 @@ def serve(
     redis_url: str | None,
     on_store_error: str,
     ledger_path: Path | None,
+    networks_path: Path | None,
     host: str,
     port: int,
 ) -> None:
@@ -460,7 +472,7 @@ def serve(
 
             store = ResilientStore(store, mode=mode, on_change=on_change)
             store_errors = (StoreUnavailableError, redis.RedisError, OSError)
-    guard = Guard(Knowledge.from_world(world), store=store, policy=policy)
+    guard = Guard(Knowledge.from_world(world, networks=networks_path), store=store, policy=policy)
     ledger = JsonlLedger(ledger_path) if ledger_path else MemoryLedger()
     app = create_app(
         guard,

@@ -238,3 +238,52 @@ def test_eval_cli_tells_the_guard_only_its_level_of_network_knowledge(
     assert report["knowledge"] == level
     for baseline in DEFENCES[1:]:
         assert report["defences"][baseline] == evaluation_report["defences"][baseline]
+
+
+def _replay_decisions(small_dir: Path, tmp_path: Path, name: str, *extra: str) -> list[str]:
+    """The verdicts of ``rempart replay`` over the directory's events, with ``extra`` options."""
+    out = tmp_path / f"{name}.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(small_dir / "events.parquet"),
+            "--world",
+            str(small_dir / "world"),
+            "--out",
+            str(out),
+            "-q",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["verdict"] for line in out.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_replay_cli_uses_the_network_table_it_is_given(small_dir: Path, tmp_path: Path) -> None:
+    """``--networks FILE`` replaces the world's table: the world's own file gives the same
+    verdicts as none given, a table with no ranges gives others, a bad file is refused."""
+    default = _replay_decisions(small_dir, tmp_path, "default")
+    own = small_dir / "world" / "networks.csv"
+    assert _replay_decisions(small_dir, tmp_path, "own", "--networks", str(own)) == default
+    empty = tmp_path / "empty.csv"
+    empty.write_text("prefix,asn,operator,country,kind\n")
+    assert _replay_decisions(small_dir, tmp_path, "empty", "--networks", str(empty)) != default
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prefix,asn,operator,country,kind\nnot-a-prefix,1,X,FR,fixed\n")
+    refused = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(small_dir / "events.parquet"),
+            "--world",
+            str(small_dir / "world"),
+            "--out",
+            str(tmp_path / "x.jsonl"),
+            "--networks",
+            str(bad),
+        ],
+    )
+    assert refused.exit_code == 2
+    assert "bad.csv" in refused.output
