@@ -17,6 +17,8 @@ from rempart.cli import main
 from rempart.events import Event
 from rempart.ingestion import iter_records, write_records
 
+from .cli import run_replay
+
 DEFENCES = ("rempart", "no-defence", "crowdsec-crawl", "account-rate-limit")
 SCENARIO_KEYS = {
     "exposed",
@@ -177,19 +179,7 @@ def test_replay_cli_writes_one_decision_per_event_in_order(small_dir: Path, tmp_
     source = tmp_path / "events.jsonl"
     write_records(source, events)
     out = tmp_path / "decisions.jsonl"
-    result = CliRunner().invoke(
-        main,
-        [
-            "replay",
-            str(source),
-            "--world",
-            str(small_dir / "world"),
-            "--evidence",
-            str(small_dir / "evidence.parquet"),
-            "--out",
-            str(out),
-        ],
-    )
+    result = run_replay(small_dir, source, out, "--evidence", str(small_dir / "evidence.parquet"))
     assert result.exit_code == 0, result.output
     decisions = [json.loads(line) for line in out.read_text().splitlines()]
     assert [d["event_id"] for d in decisions] == [event.event_id for event in events]
@@ -205,19 +195,7 @@ def test_replay_cli_exits_2_on_a_bad_policy(small_dir: Path, tmp_path: Path) -> 
     policy = tmp_path / "policy.toml"
     policy.write_text("[budget]\nhour = -1\n")
     out = tmp_path / "decisions.jsonl"
-    result = CliRunner().invoke(
-        main,
-        [
-            "replay",
-            str(small_dir / "events.parquet"),
-            "--world",
-            str(small_dir / "world"),
-            "--out",
-            str(out),
-            "--policy",
-            str(policy),
-        ],
-    )
+    result = run_replay(small_dir, small_dir / "events.parquet", out, "--policy", str(policy))
     assert result.exit_code == 2
     assert "budget.hour" in result.stderr
     assert not out.exists()
@@ -243,19 +221,7 @@ def test_eval_cli_tells_the_guard_only_its_level_of_network_knowledge(
 def _replay_decisions(small_dir: Path, tmp_path: Path, name: str, *extra: str) -> list[str]:
     """The verdicts of ``rempart replay`` over the directory's events, with ``extra`` options."""
     out = tmp_path / f"{name}.jsonl"
-    result = CliRunner().invoke(
-        main,
-        [
-            "replay",
-            str(small_dir / "events.parquet"),
-            "--world",
-            str(small_dir / "world"),
-            "--out",
-            str(out),
-            "-q",
-            *extra,
-        ],
-    )
+    result = run_replay(small_dir, small_dir / "events.parquet", out, "-q", *extra)
     assert result.exit_code == 0, result.output
     return [json.loads(line)["verdict"] for line in out.read_text().splitlines()]
 
@@ -272,18 +238,7 @@ def test_replay_cli_uses_the_network_table_it_is_given(small_dir: Path, tmp_path
     assert _replay_decisions(small_dir, tmp_path, "empty", "--networks", str(empty)) != default
     bad = tmp_path / "bad.csv"
     bad.write_text("prefix,asn,operator,country,kind\nnot-a-prefix,1,X,FR,fixed\n")
-    refused = CliRunner().invoke(
-        main,
-        [
-            "replay",
-            str(small_dir / "events.parquet"),
-            "--world",
-            str(small_dir / "world"),
-            "--out",
-            str(tmp_path / "x.jsonl"),
-            "--networks",
-            str(bad),
-        ],
-    )
+    events = small_dir / "events.parquet"
+    refused = run_replay(small_dir, events, tmp_path / "x.jsonl", "--networks", str(bad))
     assert refused.exit_code == 2
     assert "bad.csv" in refused.output

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +24,8 @@ from rempart.ingestion import iter_records, write_records
 from rempart.replay.baselines import NoDefence
 from rempart.replay.replay import DEFAULT_REORDER_WINDOW, in_time_order, replay
 from rempart.testing import make_event, pseudonym_for
+
+from .cli import run_replay
 
 T0 = datetime(2022, 3, 1, 9, 0, tzinfo=UTC)
 EVENTS = 6_000
@@ -159,21 +160,8 @@ def test_the_buffer_sorts_or_refuses_exactly_beyond_the_window(
 
 
 def _cli(small_dir: Path, source: Path, out: Path, *extra: str) -> Any:
-    return CliRunner().invoke(
-        main,
-        [
-            "replay",
-            str(source),
-            "--world",
-            str(small_dir / "world"),
-            "--evidence",
-            str(small_dir / "evidence.parquet"),
-            "--out",
-            str(out),
-            "-q",
-            *extra,
-        ],
-    )
+    evidence = str(small_dir / "evidence.parquet")
+    return run_replay(small_dir, source, out, "--evidence", evidence, "-q", *extra)
 
 
 def test_replay_cli_refuses_unsorted_input_naming_the_file_line_and_event(

@@ -4,10 +4,10 @@ Each account may read a bounded number of patients that no care evidence
 explains, per hour, day and week. Explained reads are free. Takeover context
 (new network, rented server, recent password reset, robot timing…) tightens
 the budget multiplicatively, never below a floor (a lower one when the signs
-together are strong: a reset, a new network and browser, at night). When the budget is spent,
-the next unexplained read needs step-up authentication, which a thief holding
-only a password and a mailbox cannot pass: this bounds what any attacker
-strategy extracts per account, fast or slow.
+together are strong: a reset, a new network and browser, at night). When the
+budget is spent, the next unexplained read needs step-up authentication,
+which a thief holding only a password and a mailbox cannot pass: this bounds
+what any attacker strategy extracts per account, fast or slow.
 
 A session that passes step-up is vouched for (`rempart.guard.Guard.step_up`):
 for the grace period it is measured against its own reads since then, while

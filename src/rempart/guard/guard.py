@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from rempart.decision import Action, ActionKind, Decision, Reason, Verdict
 from rempart.detectors import Detector, Finding, StepUpHook, default_detectors
 from rempart.detectors.context import EventContext, local_minute, network_key
-from rempart.events import Event
+from rempart.events import Event, EventKind
 from rempart.evidence import CareEvidence
 from rempart.guard.knowledge import Knowledge
 from rempart.policy import Policy
@@ -32,6 +32,7 @@ __all__ = ["Guard"]
 _EVIDENCE_TTL = 400 * 86_400.0  # a year of claims, and some
 _SEEN_TTL = 400 * 86_400.0
 _LOCK_TTL = 365 * 86_400.0
+_LOOKUPS = frozenset({EventKind.RECORD_VIEW, EventKind.SEARCH})
 _RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
 
 
@@ -120,8 +121,9 @@ class Guard:
             context.session = session_identity(
                 event.account, event.session or f"{event.ip} {event.user_agent or ''}"
             )
-            vouched = self.store.get(GuardKeys.vouched(context.session), now)
-            context.vouched_since = None if vouched is None else float(vouched)
+            if event.kind in _LOOKUPS:  # only look-ups are weighed by whether it is vouched
+                vouched = self.store.get(GuardKeys.vouched(context.session), now)
+                context.vouched_since = None if vouched is None else float(vouched)
         if site is not None:
             context.weekday, context.minute = local_minute(now, site.timezone)
             context.site_open = site.is_open(weekday=context.weekday, minute=context.minute)
@@ -154,7 +156,8 @@ class Guard:
                 reasons.append(finding.reason)
         self.store.begin()
         try:
-            self._apply(actions, context, ", ".join(r.code for r in reasons) or "guard")
+            if actions:
+                self._apply(actions, context, reasons)
             for detector in self.detectors:
                 detector.learn_one(context, verdict)
             if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
@@ -193,11 +196,12 @@ class Guard:
             )
         return None
 
-    def _apply(self, actions: list[Action], context: EventContext, cause: str) -> None:
+    def _apply(self, actions: list[Action], context: EventContext, reasons: list[Reason]) -> None:
         """Keep the enforcement state the actions call for (locks and bans)."""
         now = context.t
         for action in actions:
             if action.kind is ActionKind.LOCK_ACCOUNT:
+                cause = ", ".join(reason.code for reason in reasons) or "guard"
                 self.store.put(GuardKeys.lock(action.target), [now, cause], now, _LOCK_TTL)
             elif action.kind is ActionKind.BAN_ADDRESS:
                 until = action.until.timestamp() if action.until else now + 3_600
