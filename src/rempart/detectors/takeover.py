@@ -120,14 +120,12 @@ class TakeoverContext:
                         ),
                     ),
                 )
-            if session is not None and len(session) > 3 and context.vouched_since is None:
+            if session is not None and session[3] < 1.0 and context.vouched_since is None:
                 # What the login revealed (a network and browser new to the account) holds for
                 # the session's reads, although the login taught the guard both, until the
                 # session passes step-up.
-                novelty, what = float(session[3]), str(session[4])
-                if novelty < 1.0:
-                    tighten *= novelty
-                    signs.append(f"session opened from {what}")
+                tighten *= float(session[3])
+                signs.append("session opened from a new network and a new browser")
             if (
                 session is not None
                 and session[1] != context.prefix
@@ -167,18 +165,18 @@ class TakeoverContext:
             return
         if event.kind is EventKind.LOGIN_SUCCESS:
             if event.session:
-                novelty, what = self._novelty(context, account)
                 store.put(
                     TakeoverKeys.session(event.session),
-                    [account, context.prefix, context.asn, novelty, what],
+                    [account, context.prefix, context.asn, self._novelty(context, account)],
                     now,
                     _SESSION_TTL,
                 )
             # A session keeps its login's network (or is challenged when it moves).
             self.learn_network(context)
 
-    def _novelty(self, context: EventContext, account: str) -> tuple[float, str]:
-        """Whether the login came from a network *and* a browser new to the account.
+    def _novelty(self, context: EventContext, account: str) -> float:
+        """The tightening a login carries to its session: below 1 only from a network *and* a
+        browser both new to the account.
 
         Both together are someone else's device; either alone is the owner
         travelling, behind a rotating VPN exit, or on a new laptop at the usual
@@ -192,8 +190,8 @@ class TakeoverContext:
             or knows_network(store, account, context.prefix, context.asn, now)
             or store.has_member(TakeoverKeys.browsers(account), user_agent, now)
         ):
-            return 1.0, ""
-        return policy.new_network * policy.new_device, "a new network and a new browser"
+            return 1.0
+        return policy.new_network * policy.new_device
 
     def on_step_up(self, context: EventContext) -> None:
         """The owner passed step-up: the event's network and browser are the account's own.
