@@ -96,11 +96,13 @@ class SharedInfrastructure:
         if site is None or context.network_kind in _SHARED_BY_DESIGN:
             return None
         key = PopulationKeys.new_prefix_sites(context.prefix)
-        sites = self.store.member_count(key, context.t)
-        if not self.store.has_member(key, site, context.t):
-            if not (context.kind is EventKind.LOGIN_SUCCESS and self._new_to_account(context)):
-                return None
-            sites += 1
+        # One look-up for most events: a site not in the set counts only on a login that is new.
+        if self.store.has_member(key, site, context.t):
+            sites = self.store.member_count(key, context.t)
+        elif context.kind is EventKind.LOGIN_SUCCESS and self._new_to_account(context):
+            sites = self.store.member_count(key, context.t) + 1
+        else:
+            return None
         if sites < self.policy.sites_per_new_prefix:
             return None
         return self._shared(
