@@ -4,6 +4,8 @@ The tree::
 
     RempartError
     ├── ConfigError          invalid configuration: names the key and the expected form
+    │   └── LedgerInUseError   another writer holds the ledger file
+    │                          (defined in `rempart.response.ledger`)
     ├── RecordError          one bad input record, with its location (source, line, field)
     ├── InputError           an input that cannot be read at all (missing file, unknown format)
     ├── NirError             a NIR that fails validation (carries no clear digits in its message)

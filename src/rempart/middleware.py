@@ -19,6 +19,23 @@ Refused requests are recorded too, with outcome ``refused``. Requests no
 route matches pass through untouched; a protected route without an
 authenticated identity is a ``401 {"error": "not_authenticated"}``.
 
+**A challenged session stays challenged.** Once the guard challenges a
+session, the session is in the `ChallengeBook` until the portal's step-up
+endpoint takes it out (`ChallengeBook.pop`, then ``guard.step_up``): every
+protected request on it is still decided by the guard (so locks, bans and
+repeated unanswered challenges still count), but an ``allow`` is answered
+with the challenge again (reason ``step_up_pending``). Nothing is served on a
+challenged session until step-up passes, whatever the guard's budget says.
+The guard has learnt such a read as the allow it decided (its budget counts
+it, the patient counts as seen): it errs towards a smaller budget, and a
+patient so marked is one the guard would have served anyway.
+
+**Client address.** The event's address is the connection's peer, unless
+the peer is one of ``trusted_proxies``: then ``X-Forwarded-For`` is read
+from the right, skipping trusted proxies, and the first address that is not
+one is the client's (what a client writes at the left of the header is never
+believed). `ClientAddress` does this for the portal's own events too.
+
 ``next`` is attacker-controlled by the time the step-up page reads it (anyone
 can send a link to ``/step-up?next=...``): the page must send the browser
 back only to what `safe_return_path` accepts, a same-origin path. ``next``
@@ -41,7 +58,7 @@ import ipaddress
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -50,13 +67,15 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import msgspec
 
-from rempart.errors import NirError
+from rempart.errors import ConfigError, NirError
 from rempart.events import DataCategory, Event, EventKind, Lookup, Outcome
-from rempart.guard.decision import Decision, Verdict
+from rempart.guard.decision import Decision, Reason, Verdict
 from rempart.guard.guard import Guard
 
 __all__ = [
     "MAX_RETURN_PATH",
+    "ChallengeBook",
+    "ClientAddress",
     "GuardMiddleware",
     "Identity",
     "Route",
@@ -192,6 +211,110 @@ def _new_event_id() -> str:
     return uuid.uuid4().hex
 
 
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ClientAddress:
+    """The client's address of a request: the peer, or what trusted proxies say it was.
+
+    ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) of the
+    reverse proxies in front of the portal. From a peer that is not one of
+    them, ``X-Forwarded-For`` is ignored. From one, the header is read right
+    to left, past every trusted proxy; the first other address is the
+    client's (a malformed one stands for an unknown address, ``0.0.0.0``).
+
+    >>> address = ClientAddress(["10.0.0.1"])
+    >>> scope = {"client": ("10.0.0.1", 5000),
+    ...          "headers": [(b"x-forwarded-for", b"198.51.100.9, 203.0.113.7")]}
+    >>> address(scope), address({**scope, "client": ("203.0.113.50", 5000)})
+    ('203.0.113.7', '203.0.113.50')
+    """
+
+    def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
+        networks: list[_Network] = []
+        for proxy in trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(proxy.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    "trusted_proxies", "IP addresses or networks (10.0.0.0/8)", proxy
+                ) from None
+        self._proxies = tuple(networks)
+        # Chosen once: without proxies, the header is never even looked at.
+        self._resolve: Callable[[Scope], str] = self._forwarded if self._proxies else self._peer
+
+    def __call__(self, scope: Scope) -> str:
+        return self._resolve(scope)
+
+    @staticmethod
+    def _peer(scope: Scope) -> str:
+        client = scope.get("client")
+        return _valid_address(str(client[0])) if client else _UNKNOWN_ADDRESS
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self._proxies)
+
+    def _forwarded(self, scope: Scope) -> str:
+        peer = self._peer(scope)
+        if not self._trusted(peer):
+            return peer
+        hops = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name == b"x-forwarded-for"
+        ]
+        address = peer
+        for hop in reversed(",".join(hops).split(",")):
+            if not hop.strip():
+                continue
+            address = _valid_address(hop)
+            if not self._trusted(address):
+                return address
+        return address  # every hop a trusted proxy: the leftmost
+
+
+class ChallengeBook:
+    """The sessions with a challenge waiting for step-up, each with the event it was challenged on.
+
+    `GuardMiddleware` adds a session when the guard challenges it and
+    refuses everything on it while it is here; the portal takes it out when
+    step-up is answered (`pop`, then ``guard.step_up`` with the event) or the
+    session ends (`discard`). One entry per challenged session, until then.
+
+    >>> from rempart.testing import make_event
+    >>> book = ChallengeBook()
+    >>> book.hold(make_event(session="s1"))
+    >>> "s1" in book, book.pop("s1") is not None, "s1" in book
+    (True, True, False)
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Event] = {}
+
+    def hold(self, event: Event) -> None:
+        """Keep ``event``'s session challenged, with ``event`` as the one step-up answers."""
+        if event.session is not None:
+            self._pending[event.session] = event
+
+    def pop(self, session: str) -> Event | None:
+        """The session's challenged event, taken out (step-up is being answered), or None."""
+        return self._pending.pop(session, None)
+
+    def discard(self, session: str) -> None:
+        """Forget the session (it ended)."""
+        self._pending.pop(session, None)
+
+    def __contains__(self, session: object) -> bool:
+        return session in self._pending
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
 class GuardMiddleware:
     """Asks the guard before a protected route answers, and records the portal's audit events.
 
@@ -200,10 +323,12 @@ class GuardMiddleware:
     (raises `NirError` for an invalid NIR, which is then a miss);
     ``clock()`` returning an aware datetime; ``step_up_path``; ``audit(event)``
     called once per protected request after it is answered or refused;
-    ``on_refusal(event, decision)`` for the portal's step-up flow and its
-    containment (pending challenges, session revocation);
-    ``trust_forwarded`` to take the address from ``X-Forwarded-For`` (only
-    behind a proxy that sets it); ``event_ids`` to number events.
+    ``on_refusal(event, decision)`` for the portal's containment (session
+    revocation); ``challenges``, the `ChallengeBook` the portal's step-up
+    endpoint answers from (a new, empty one by default, at ``.challenges``);
+    ``trusted_proxies``, the reverse proxies whose ``X-Forwarded-For`` is
+    believed (see `ClientAddress`; none by default); ``event_ids`` to number
+    events.
     """
 
     def __init__(
@@ -218,7 +343,8 @@ class GuardMiddleware:
         step_up_path: str = "/step-up",
         audit: Callable[[Event], None] | None = None,
         on_refusal: Callable[[Event, Decision], None] | None = None,
-        trust_forwarded: bool = False,
+        challenges: ChallengeBook | None = None,
+        trusted_proxies: Iterable[str] = (),
         event_ids: Callable[[], str] = _new_event_id,
     ) -> None:
         self.app = app
@@ -229,30 +355,17 @@ class GuardMiddleware:
         self.step_up_path = step_up_path
         self.audit = audit
         self.on_refusal = on_refusal
+        self.challenges = challenges if challenges is not None else ChallengeBook()
         self.event_ids = event_ids
         self._routes: dict[str, tuple[Route, ...]] = {}
         for route in routes:
             self._routes[route.method] = (*self._routes.get(route.method, ()), route)
-        self._address: Callable[[Scope], str] = (
-            self._forwarded_address if trust_forwarded else self._client_address
-        )
+        self._address = ClientAddress(trusted_proxies)
         self._challenge_body = json.dumps(
             {"error": "step_up_required", "step_up": step_up_path}
         ).encode()
 
     # -- request facts ------------------------------------------------------------------
-
-    @staticmethod
-    def _client_address(scope: Scope) -> str:
-        client = scope.get("client")
-        return _valid_address(str(client[0])) if client else _UNKNOWN_ADDRESS
-
-    @classmethod
-    def _forwarded_address(cls, scope: Scope) -> str:
-        forwarded = _header(scope.get("headers", ()), b"x-forwarded-for")
-        if forwarded:
-            return _valid_address(forwarded.split(",")[0])
-        return cls._client_address(scope)
 
     def _subject(self, route: Route, target: Target) -> Subject | None:
         if route.subject_from is None:
@@ -321,6 +434,10 @@ class GuardMiddleware:
             return
         event = self._event(scope, route, params, who)
         decision = self.guard.decide(event)
+        if decision.verdict is Verdict.CHALLENGE:
+            self.challenges.hold(event)
+        elif decision.verdict is Verdict.ALLOW and who[1] in self.challenges:
+            decision = _still_pending(decision)
         if decision.verdict is not Verdict.ALLOW:
             refused = _replace(event, outcome=Outcome.REFUSED, categories=())
             if self.on_refusal is not None:
@@ -387,6 +504,18 @@ class GuardMiddleware:
             await _send(send, 403, page.encode(), b"text/html; charset=utf-8")
             return
         await _send_json(send, 403, json.dumps({"error": "denied", "reasons": codes}).encode())
+
+
+_STEP_UP_PENDING: Final = Reason(
+    detector="middleware",
+    code="step_up_pending",
+    message="this session was challenged and has not passed step-up since",
+)
+
+
+def _still_pending(allowed: Decision) -> Decision:
+    """The challenge again, for a request the guard allowed on a session still challenged."""
+    return msgspec.structs.replace(allowed, verdict=Verdict.CHALLENGE, reasons=(_STEP_UP_PENDING,))
 
 
 def _replace(event: Event, **changes: Any) -> Event:

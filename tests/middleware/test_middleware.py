@@ -88,7 +88,7 @@ ROUTES = (
 class Harness:
     """A guard, the stand-in portal behind the middleware, and the audit log."""
 
-    def __init__(self, *, trust_forwarded: bool = False) -> None:
+    def __init__(self, *, trusted_proxies: tuple[str, ...] = ()) -> None:
         account = Account(account="A1", profession=Profession.PHARMACIST, site="S1")
         self.guard = Guard(Knowledge(accounts={"A1": account}, sites={}))
         self.portal = Portal()
@@ -103,7 +103,7 @@ class Harness:
             clock=lambda: T0,
             audit=self.audit.append,
             on_refusal=lambda event, decision: self.refusals.append(decision.verdict.value),
-            trust_forwarded=trust_forwarded,
+            trusted_proxies=trusted_proxies,
         )
 
     def login(self, session: str = "s1") -> None:
@@ -390,10 +390,15 @@ def test_clear_nir_never_leaves_the_middleware(harness: Harness) -> None:
         assert "253072" not in text
 
 
-@pytest.mark.parametrize(("trust", "expected"), [(False, HOME), (True, "203.0.113.7")])
-def test_forwarded_address_only_when_trusted(trust: bool, expected: str) -> None:
-    """X-Forwarded-For gives the address only when the middleware is told to trust it."""
-    harness = Harness(trust_forwarded=trust)
+@pytest.mark.parametrize(
+    ("proxies", "expected"),
+    [((), HOME), ((HOME,), "10.0.0.1"), ((HOME, "10.0.0.0/8"), "203.0.113.7")],
+)
+def test_forwarded_address_only_from_trusted_proxies(
+    proxies: tuple[str, ...], expected: str
+) -> None:
+    """X-Forwarded-For is read from the right, past the trusted proxies only."""
+    harness = Harness(trusted_proxies=proxies)
     harness.login()
     harness.get(f"/patients?nir={NIR}", **{"x-forwarded-for": "203.0.113.7, 10.0.0.1"})
     assert harness.audit[0].ip == expected

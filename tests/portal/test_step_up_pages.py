@@ -13,7 +13,7 @@ import pytest
 
 from rempart.testbed.portal import credentials
 
-from .world import SECRET, PortalClient
+from .world import BASE_URL, SECRET, PortalClient
 
 ACCOUNT = "A000001"  # a pharmacist
 PASSWORD = credentials.testbed_password(SECRET, ACCOUNT)
@@ -195,7 +195,7 @@ def test_step_up_post_from_another_site_is_refused_even_with_the_token(
     fields = {"csrf": csrf, "next": next_path, "code": _code(client)}
     assert _form(client, "/step-up", fields, **headers).status_code == 403
     assert "mfa_success" not in client.kinds()
-    same_site = {"origin": "http://portal", "sec-fetch-site": "same-origin"}
+    same_site = {"origin": BASE_URL, "sec-fetch-site": "same-origin"}
     assert _form(client, "/step-up", fields, **same_site).status_code == 303
 
 

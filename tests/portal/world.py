@@ -21,6 +21,7 @@ SECRET = Secret(b"portal-test-secret-0123456789")
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 T0 = datetime(2022, 3, 8, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Rennes
 HOME = "90.12.34.56"  # Orange, a French fixed line
+BASE_URL = "http://127.0.0.1"  # loopback: the portal's cookies are not Secure, as over http
 
 
 class Clock:
@@ -74,7 +75,7 @@ class PortalClient:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app, client=(HOME, 40_000))
             async with httpx.AsyncClient(
-                transport=transport, base_url="http://portal", cookies=self.cookies
+                transport=transport, base_url=BASE_URL, cookies=self.cookies
             ) as client:
                 response = await client.request(method, path, **kwargs)
                 self.cookies = client.cookies

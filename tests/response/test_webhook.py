@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -22,7 +23,7 @@ from rempart.response import (
     dispatch,
     lift,
 )
-from rempart.response.webhook import SIGNATURE_HEADER, verify_signature
+from rempart.response.webhook import SIGNATURE_HEADER, WebhookReceiver
 from rempart.secret import Secret
 
 from .actions import HOUR, T0, ban, lock
@@ -35,6 +36,7 @@ class Portal:
     """A loopback portal: answers ``status`` to signed posts, 401 to badly signed ones."""
 
     server: ThreadingHTTPServer
+    receiver: WebhookReceiver
     status: int = 204
     received: list[dict[str, object]] = field(default_factory=list)
     signatures: list[str | None] = field(default_factory=list)
@@ -52,7 +54,7 @@ def _handler(portal: list[Portal]) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             signature = self.headers.get(SIGNATURE_HEADER)
             state.signatures.append(signature)
-            if not verify_signature(SECRET, body, signature):
+            if not state.receiver.accept(body, signature):
                 self.send_response(401)
             else:
                 state.received.append(json.loads(body))
@@ -71,7 +73,7 @@ def portal() -> Iterator[Portal]:
     """A portal serving on 127.0.0.1 in a thread, shut down after the test."""
     holder: list[Portal] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(holder))
-    holder.append(Portal(server))
+    holder.append(Portal(server, WebhookReceiver(SECRET, clock=lambda: datetime.now(UTC))))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -126,7 +128,8 @@ def test_revocation_and_lock_are_posted_signed(portal: Portal, webhook: WebhookE
             "time": "2022-03-01T09:00:00Z",
         },
     ]
-    assert all(s is not None and s.startswith("sha256=") for s in portal.signatures)
+    assert all(s is not None and s.startswith("t=") for s in portal.signatures)
+    assert len({s.split(",")[1] for s in portal.signatures if s}) == 2  # one delivery id each
 
 
 def test_unlock_is_posted_on_lift(portal: Portal, webhook: WebhookEnforcer) -> None:
@@ -175,7 +178,8 @@ def test_a_server_error_leaves_the_record_failed(portal: Portal, webhook: Webhoo
 def test_a_wrong_secret_is_refused_by_the_portal(portal: Portal) -> None:
     """Signed with another key, the post is refused by the portal's check and the record fails."""
     ledger = MemoryLedger()
-    with WebhookEnforcer(portal.url, Secret(b"not-the-shared-secret"), timeout=5.0) as enforcer:
+    wrong = Secret(b"not-the-shared-secret-but-as-long-as-it")
+    with WebhookEnforcer(portal.url, wrong, timeout=5.0) as enforcer:
         (_, locked) = dispatch(ledger, _registry(enforcer), lock("A1"), "guard:canary", T0)
     assert portal.received == []
     assert locked.error is not None
@@ -204,7 +208,7 @@ def test_a_given_client_is_used_and_left_open(portal: Portal) -> None:
 
 
 def test_configuration_is_checked_and_the_secret_never_shown() -> None:
-    """A bad URL or an empty secret is a ConfigError; the repr shows stars for the secret."""
+    """A bad URL or a short secret is a ConfigError; the repr shows stars for the secret."""
     with pytest.raises(ConfigError, match="webhook"):
         WebhookEnforcer("ftp://portal.example/hook", SECRET)
     with pytest.raises(ConfigError, match="webhook"):

@@ -29,10 +29,10 @@ from __future__ import annotations
 from rempart.response.crowdsec import CrowdSecExporter
 from rempart.response.dispatch import dispatch, guard_trigger, lift
 from rempart.response.enforcers import EnforcementError, Enforcer, EnforcerRegistry
-from rempart.response.ledger import ActionLedger, JsonlLedger, MemoryLedger
+from rempart.response.ledger import ActionLedger, JsonlLedger, LedgerInUseError, MemoryLedger
 from rempart.response.nftables import NftablesEnforcer
 from rempart.response.record import ActionRecord, RecordState
-from rempart.response.webhook import WebhookEnforcer
+from rempart.response.webhook import WebhookEnforcer, WebhookReceiver
 
 __all__ = [
     "ActionLedger",
@@ -42,10 +42,12 @@ __all__ = [
     "Enforcer",
     "EnforcerRegistry",
     "JsonlLedger",
+    "LedgerInUseError",
     "MemoryLedger",
     "NftablesEnforcer",
     "RecordState",
     "WebhookEnforcer",
+    "WebhookReceiver",
     "dispatch",
     "guard_trigger",
     "lift",

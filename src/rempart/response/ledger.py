@@ -22,6 +22,7 @@ The ledger reads no clock: every call takes the time.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -33,11 +34,12 @@ from typing import Final
 import msgspec
 import structlog
 
+from rempart.errors import ConfigError
 from rempart.guard.decision import ActionKind, Decision
 from rempart.ingestion.rejected import rejected_from_error
 from rempart.response.record import LIFTABLE, ActionRecord, RecordState
 
-__all__ = ["ActionLedger", "JsonlLedger", "MemoryLedger"]
+__all__ = ["ActionLedger", "JsonlLedger", "LedgerInUseError", "MemoryLedger"]
 
 _log = structlog.get_logger(__name__)
 _PRIVATE_MODE: Final = 0o600  # the ledger names accounts and addresses
@@ -61,6 +63,7 @@ class ActionLedger(ABC):
         self._entries: list[ActionRecord] = []
         self._current: dict[int, ActionRecord] = {}
         self._ended: dict[int, int] = {}  # record id -> id of the lift that ended it
+        self._last_id = 0  # the highest id so far: a new id costs no scan of the records
         self._lock = threading.Lock()
 
     # -- persistence seam --------------------------------------------------------------
@@ -73,6 +76,7 @@ class ActionLedger(ABC):
         """Fold one entry into the current view (in file order on replay)."""
         self._entries.append(entry)
         self._current[entry.id] = entry
+        self._last_id = max(self._last_id, entry.id)
         for ended in entry.lifts:
             self._ended.setdefault(ended, entry.id)
 
@@ -82,7 +86,7 @@ class ActionLedger(ABC):
         return entry
 
     def _next_id(self) -> int:
-        return max(self._current, default=0) + 1
+        return self._last_id + 1
 
     # -- writing -----------------------------------------------------------------------
 
@@ -204,51 +208,107 @@ class MemoryLedger(ActionLedger):
         """Nothing to persist."""
 
 
+class LedgerInUseError(ConfigError):
+    """Another `JsonlLedger` (in this process or another) holds the file open for writing."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("ledger", "a file no other ledger has open for writing", str(path))
+
+
+class _Replayed(msgspec.Struct, frozen=True):
+    """What a ledger file holds: its whole entries, and how its last line ends."""
+
+    entries: list[ActionRecord]
+    complete_length: int  # bytes up to the end of the last whole line
+    torn: bool  # the last line is cut short (a write that never finished)
+    unterminated: bool  # the last line is a whole entry without its newline
+
+
+def _replay(content: bytes, source: str) -> _Replayed:
+    """Decode a ledger file's bytes; a bad line other than the last is a located `RecordError`."""
+    decoder = msgspec.json.Decoder(ActionRecord)
+    entries: list[ActionRecord] = []
+    lines = content.split(b"\n")
+    complete_length = 0
+    for number, line in enumerate(lines, start=1):
+        is_last = number == len(lines)
+        if is_last and not line:
+            break
+        try:
+            entry = decoder.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:
+            if is_last:  # no trailing newline: a write the process never finished
+                return _Replayed(entries, complete_length, torn=True, unterminated=False)
+            rejected = rejected_from_error(error, source=source, line=number, raw="")
+            raise rejected.to_error() from None
+        entries.append(entry)
+        if is_last:
+            return _Replayed(entries, complete_length, torn=False, unterminated=True)
+        complete_length += len(line) + 1
+    return _Replayed(entries, complete_length, torn=False, unterminated=False)
+
+
 class JsonlLedger(ActionLedger):
     """A ledger kept in a JSON Lines file, one entry per line, replayed when opened.
 
     Each entry is written and flushed to disk before it counts. A final line
     torn by a crash mid-write is dropped (with a warning) and cut from the
     file; any other bad line is a `RecordError` with its line number. The
-    file is created readable by its owner only. One process writes a given
-    file (ids are allocated in memory); others may read it by opening it.
+    file is created readable by its owner only.
+
+    **One writer per file.** Ids are handed out in memory, so two writers
+    would both give out the same id: opening takes an exclusive lock on the
+    file (``flock``), held until `close`, and a second `JsonlLedger` on the
+    same file, in this process or another, raises `LedgerInUseError`. The
+    file is read once, when opened; from then on an append costs the same
+    whatever the ledger's length (the last id is kept in memory). Another
+    process may still look at the file without writing: `snapshot`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.path = Path(path)
         self._encoder = msgspec.json.Encoder()
-        self._replay()
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE_MODE)
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, _PRIVATE_MODE)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LedgerInUseError(self.path) from None
+            self._replay_from(descriptor)
+        except BaseException:
+            os.close(descriptor)  # the lock goes with it
+            raise
         self._file = os.fdopen(descriptor, "ab")
 
-    def _replay(self) -> None:
-        if not self.path.exists():
-            return
-        decoder = msgspec.json.Decoder(ActionRecord)
-        content = self.path.read_bytes()
-        lines = content.split(b"\n")
-        complete_length = 0
-        for number, line in enumerate(lines, start=1):
-            is_last = number == len(lines)
-            if is_last and not line:
-                break
-            try:
-                entry = decoder.decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError) as error:
-                if is_last:  # no trailing newline: a write the process never finished
-                    _log.warning("ledger_torn_line_dropped", path=str(self.path), line=number)
-                    os.truncate(self.path, complete_length)
-                    return
-                raise rejected_from_error(
-                    error, source=str(self.path), line=number, raw=""
-                ).to_error() from None
-            if is_last:  # a whole record without its newline: complete it
-                with self.path.open("ab") as output:
-                    output.write(b"\n")
-            else:
-                complete_length += len(line) + 1
+    def _replay_from(self, descriptor: int) -> None:
+        with os.fdopen(os.dup(descriptor), "rb") as reader:
+            replayed = _replay(reader.read(), str(self.path))
+        if replayed.torn:
+            _log.warning(
+                "ledger_torn_line_dropped",
+                path=str(self.path),
+                line=len(replayed.entries) + 1,
+            )
+            os.ftruncate(descriptor, replayed.complete_length)
+        elif replayed.unterminated:  # a whole record without its newline: complete it
+            os.write(descriptor, b"\n")
+        for entry in replayed.entries:
             self._load(entry)
+
+    @classmethod
+    def snapshot(cls, path: str | os.PathLike[str]) -> MemoryLedger:
+        """The file's records as they stand, in a `MemoryLedger`, for a process that only looks.
+
+        No lock is taken and the file is left as it is (a torn last line is
+        skipped, not cut); what is recorded in the snapshot stays in memory.
+        """
+        source = Path(path)
+        snapshot = MemoryLedger()
+        if source.exists():
+            for entry in _replay(source.read_bytes(), str(source)).entries:
+                snapshot._load(entry)
+        return snapshot
 
     def _persist(self, entry: ActionRecord) -> None:
         self._file.write(self._encoder.encode(entry) + b"\n")
@@ -256,7 +316,7 @@ class JsonlLedger(ActionLedger):
         os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        """Close the file; the ledger can no longer be written."""
+        """Close the file and release its lock; the ledger can no longer be written."""
         self._file.close()
 
     def __enter__(self) -> JsonlLedger:

@@ -315,7 +315,13 @@ class _LiveServer:
 
     def __init__(self, app: Any, port: int) -> None:
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            proxy_headers=False,  # the portal decides whose X-Forwarded-For it believes
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="rempart-demo-portal")
@@ -529,7 +535,8 @@ def _run(
             smtp_port=controller.port,
             secret=secret,
             clock=clock,
-            trust_forwarded=True,  # the demo's clients stand for addresses across France
+            # The demo's clients stand for addresses across France: loopback is their proxy.
+            trusted_proxies=("127.0.0.1",),
         )
         portal: Portal = app.app.state.portal  # type: ignore[attr-defined]
         live_port = port or _free_port()

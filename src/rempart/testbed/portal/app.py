@@ -24,6 +24,22 @@ see `rempart.testbed.portal.forms` for the cross-site defences)::
 
 ``next`` is only ever followed when `safe_return_path` accepts it.
 
+Hardening, each pinned by ``tests/security``:
+
+- a challenged session is served nothing until step-up passes (the
+  middleware's `ChallengeBook`, shared with this portal), and a TOTP code
+  passes once (`Credentials.verify_totp`);
+- a reset request does the same work for a known and an unknown account (a
+  token drawn and hashed for both, kept and mailed only for a known one; the
+  mail leaves after the answer, so its SMTP exchange is not timed), and a
+  reset spends every other outstanding token of the account;
+- cookies are ``Secure`` unless the portal is reached on loopback
+  (``localhost``, ``127.0.0.0/8``, ``::1``), or as ``secure_cookies`` says;
+- ``X-Forwarded-For`` is believed only from ``trusted_proxies``
+  (`rempart.middleware.ClientAddress`), for account events as for reads;
+- a 422 names the type, place and rule of each error, never the value
+  rejected (a password, a token).
+
 Account events (logins, step-ups, resets) are decided by the guard and
 recorded here; patient reads are decided and recorded by `GuardMiddleware`.
 Every audit event goes to ``audit`` in Rempart's event format.
@@ -38,7 +54,7 @@ import re
 import secrets
 import smtplib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -46,12 +62,13 @@ from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
 from urllib.parse import quote
 
+import structlog
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from starlette.background import BackgroundTask
 from starlette.requests import cookie_parser
 
 from rempart.directory import Account
@@ -59,7 +76,15 @@ from rempart.events import Event, EventKind, Lookup
 from rempart.guard.decision import ActionKind, Decision, Verdict
 from rempart.guard.guard import Guard
 from rempart.ingestion import read_records
-from rempart.middleware import GuardMiddleware, Identity, Route, Scope, safe_return_path
+from rempart.middleware import (
+    ChallengeBook,
+    ClientAddress,
+    GuardMiddleware,
+    Identity,
+    Route,
+    Scope,
+    safe_return_path,
+)
 from rempart.pseudonym import Pseudonymizer
 from rempart.secret import Secret
 from rempart.testbed.portal import forms, pages
@@ -73,10 +98,12 @@ from rempart.testbed.simulate import key_for_seed
 
 __all__ = ["SESSION_COOKIE", "Portal", "create_portal"]
 
+_log = structlog.get_logger(__name__)
+
 SESSION_COOKIE: Final = "portal_session"
 _RESET_TTL: Final = timedelta(minutes=30)
 _SENDER: Final = "AmeliPro testbed <no-reply@portal.rempart.test>"
-_UNKNOWN_ADDRESS: Final = "0.0.0.0"  # noqa: S104 (a placeholder value, never bound)
+_LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _STEP_UP_PATH: Final = "/step-up"
 _TOTP_CODE: Final = re.compile(r"[0-9]{6}")
 _Body = TypeVar("_Body", bound=BaseModel)
@@ -102,12 +129,30 @@ class _ResetConfirm(BaseModel):
     password: str = Field(min_length=12, max_length=256)
 
 
-def _address(request: Request) -> str:
-    host = request.client.host if request.client else _UNKNOWN_ADDRESS
+def _reset_digest(token: str) -> str:
+    """How a reset token is kept: its SHA-256 (a leaked table gives no usable token)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _on_loopback(request: Request) -> bool:
+    """Whether the request was addressed to this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = (request.url.hostname or "").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
     try:
-        return str(ipaddress.ip_address(host))
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return _UNKNOWN_ADDRESS
+        return False
+
+
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    """422 with the type, place and rule of each error, never the rejected value itself."""
+    errors = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = [
+        {"type": item.get("type"), "loc": list(item.get("loc", ())), "msg": item.get("msg")}
+        for item in errors
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def _not_found() -> JSONResponse:
@@ -199,6 +244,8 @@ class Portal:
         audit: Callable[[Event], None],
         smtp_host: str,
         smtp_port: int,
+        address: Callable[[Scope], str] | None = None,
+        secure_cookies: bool | None = None,
     ) -> None:
         self.guard = guard
         self.credentials = credentials
@@ -207,10 +254,13 @@ class Portal:
         self.audit = audit
         self.smtp_host = smtp_host
         self.smtp_port = smtp_port
+        self.address = address if address is not None else ClientAddress()
+        self.secure_cookies = secure_cookies
         self.sessions: dict[str, str] = {}  # session -> account
-        self.pending: dict[str, Event] = {}  # session -> the challenged event
+        self.pending = ChallengeBook()  # sessions challenged, until step-up is answered
         self.csrf = forms.CsrfTokens()
         self._resets: dict[str, tuple[str, datetime]] = {}  # sha256(token) -> account, expiry
+        self._account_resets: dict[str, set[str]] = {}  # account -> its outstanding digests
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -241,14 +291,14 @@ class Portal:
             return _SignIn(decision)
         self.sessions[session] = account
         if decision.verdict is Verdict.CHALLENGE:
-            self.pending[session] = event
+            self.pending.hold(event)
         return _SignIn(decision, session)
 
     def answer_step_up(
         self, account: str, session: str, code: str, request: Request
     ) -> Decision | None:
         """The guard's decision on a TOTP code for the session's pending challenge, if any."""
-        challenged = self.pending.pop(session, None)
+        challenged = self.pending.pop(session)
         if challenged is None:
             return None
         passed = self.credentials.verify_totp(account, code, self.clock())
@@ -261,7 +311,7 @@ class Portal:
     def revoke(self, session: str) -> None:
         """End one session."""
         self.sessions.pop(session, None)
-        self.pending.pop(session, None)
+        self.pending.discard(session)
 
     def revoke_account(self, account: str) -> None:
         """End every session of an account."""
@@ -269,9 +319,7 @@ class Portal:
             self.revoke(session)
 
     def on_refusal(self, event: Event, decision: Decision) -> None:
-        """Keep a challenged event for the step-up flow; carry out the guard's containment."""
-        if decision.verdict is Verdict.CHALLENGE and event.session is not None:
-            self.pending[event.session] = event
+        """Carry out the guard's containment (the middleware keeps the challenge in `pending`)."""
         self.contain(decision)
 
     def contain(self, decision: Decision) -> None:
@@ -292,7 +340,7 @@ class Portal:
             time=self.clock(),
             event_id=uuid.uuid4().hex,
             kind=kind,
-            ip=_address(request),
+            ip=self.address(request.scope),
             account=account,
             session=session,
             user_agent=request.headers.get("user-agent", "")[:1024],
@@ -307,19 +355,48 @@ class Portal:
 
     # -- password reset ------------------------------------------------------------------
 
-    def issue_reset(self, account: str) -> str:
-        """A fresh single-use reset token for ``account``."""
+    def issue_reset(self, account: str) -> str | None:
+        """A fresh single-use reset token for ``account``; None for an unknown account.
+
+        The same work either way (a token drawn, hashed and timed), so that
+        how long a request takes does not tell whether the account exists;
+        only a known account's token is kept.
+        """
         token = secrets.token_urlsafe(24)
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        self._resets[digest] = (account, self.clock() + _RESET_TTL)
+        digest = _reset_digest(token)
+        now = self.clock()
+        if account not in self.credentials:
+            return None
+        outstanding = self._account_resets.setdefault(account, set())
+        for stale in [d for d in outstanding if self._resets[d][1] < now]:  # a bounded table
+            outstanding.discard(stale)
+            del self._resets[stale]
+        self._resets[digest] = (account, now + _RESET_TTL)
+        outstanding.add(digest)
         return token
 
     def redeem_reset(self, token: str) -> str | None:
-        """The account a valid, unexpired token resets (the token is then spent)."""
-        entry = self._resets.pop(hashlib.sha256(token.encode()).hexdigest(), None)
-        if entry is None or entry[1] < self.clock():
+        """The account a valid, unexpired token resets; every token of the account is then spent."""
+        digest = _reset_digest(token)
+        entry = self._resets.pop(digest, None)
+        if entry is None:
             return None
-        return entry[0]
+        account, expiry = entry
+        outstanding = self._account_resets.get(account, set())
+        outstanding.discard(digest)
+        if expiry < self.clock():
+            return None
+        for other in outstanding:  # a reset ends every other way in
+            del self._resets[other]
+        outstanding.clear()
+        return account
+
+    def mail_reset(self, account: str, token: str) -> None:
+        """`send_reset`, for after the answer: a failure is logged, the request is long gone."""
+        try:
+            self.send_reset(account, token)
+        except (OSError, smtplib.SMTPException) as error:
+            _log.warning("reset_mail_failed", account=account, error=type(error).__name__)
 
     def send_reset(self, account: str, token: str) -> None:
         """E-mail the reset token to the account's address through the SMTP server."""
@@ -377,21 +454,27 @@ def create_portal(
     key: Secret | None = None,
     hasher: PasswordHasher | None = None,
     audit: Callable[[Event], None] | None = None,
-    trust_forwarded: bool = False,
+    trusted_proxies: Iterable[str] = (),
+    secure_cookies: bool | None = None,
 ) -> GuardMiddleware:
     """The portal over the simulated world in ``world_dir``, wrapped by `GuardMiddleware`.
 
     ``world_dir`` is a `rempart simulate` output (``world/``, ``identities/``,
     ``manifest.json``). ``secret`` derives the testbed passwords, TOTP
     secrets, card numbers and links; ``key`` is the world's pseudonym key
-    (by default the simulator's key for the manifest's seed). The `Portal`
-    state is at ``app.app.state.portal``.
+    (by default the simulator's key for the manifest's seed).
+    ``trusted_proxies``: the reverse proxies whose ``X-Forwarded-For`` is
+    believed (addresses or networks; none by default). ``secure_cookies``:
+    True or False to force the cookies' ``Secure`` flag; by default it is set
+    unless the request was addressed to loopback. The `Portal` state is at
+    ``app.app.state.portal``.
     """
     if key is None:
         manifest = json.loads((world_dir / "manifest.json").read_text())
         key = key_for_seed(int(manifest["seed"]))
     pseudonymizer = Pseudonymizer(key)
     accounts = read_records(world_dir / "world" / "accounts.jsonl", Account).records
+    proxies = tuple(trusted_proxies)
     portal = Portal(
         guard=guard,
         credentials=Credentials([a.account for a in accounts], secret, hasher or PasswordHasher()),
@@ -400,9 +483,12 @@ def create_portal(
         audit=audit or (lambda event: None),
         smtp_host=smtp_host,
         smtp_port=smtp_port,
+        address=ClientAddress(proxies),
+        secure_cookies=secure_cookies,
     )
     app = FastAPI(title="Reference patient-rights portal (Rempart testbed)")
     app.state.portal = portal
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     _endpoints(app, portal)
     return GuardMiddleware(
         app,
@@ -413,7 +499,8 @@ def create_portal(
         clock=clock,
         audit=portal.audit,
         on_refusal=portal.on_refusal,
-        trust_forwarded=trust_forwarded,
+        challenges=portal.pending,
+        trusted_proxies=proxies,
     )
 
 
@@ -455,7 +542,7 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
             response = JSONResponse(
                 {"error": "step_up_required", "step_up": _STEP_UP_PATH}, status_code=401
             )
-        _set_session(response, attempt.session)
+        _set_session(portal, request, response, attempt.session)
         return response
 
     @app.post("/step-up", openapi_extra=_request_body(_StepUp))
@@ -481,7 +568,7 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
             portal.decide(portal.account_event(EventKind.LOGOUT, who[0], request, who[1]))
             portal.revoke(who[1])
         response = JSONResponse({"status": "logged_out"})
-        response.delete_cookie(SESSION_COOKIE)
+        _delete_session(portal, request, response)
         return response
 
     @app.post("/password-reset", status_code=202)
@@ -490,11 +577,10 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
         decision = portal.decide(event)
         if decision.verdict is Verdict.DENY:
             return _denied(decision)
-        if body.account in portal.credentials:
-            token = portal.issue_reset(body.account)
-            await run_in_threadpool(portal.send_reset, body.account, token)
-        # The same answer whether the account exists or not.
-        return JSONResponse({"status": "sent_if_known"}, status_code=202)
+        token = portal.issue_reset(body.account)  # the same work, known account or not
+        # The same answer whether the account exists or not; the mail leaves after it.
+        mail = None if token is None else BackgroundTask(portal.mail_reset, body.account, token)
+        return JSONResponse({"status": "sent_if_known"}, status_code=202, background=mail)
 
     @app.post("/password-reset/confirm")
     async def password_reset_confirm(body: _ResetConfirm, request: Request) -> Response:
@@ -526,8 +612,27 @@ def _patient_endpoints(app: FastAPI, portal: Portal) -> None:
         return _record_response(request, portal.patients.record_by_link(ref))
 
 
-def _set_session(response: Response, session: str) -> None:
-    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict")
+def _secure(portal: Portal, request: Request) -> bool:
+    """Whether cookies carry ``Secure``: as configured, else unless addressed to loopback."""
+    if portal.secure_cookies is not None:
+        return portal.secure_cookies
+    return not _on_loopback(request)
+
+
+def _set_session(portal: Portal, request: Request, response: Response, session: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        session,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(portal, request),
+    )
+
+
+def _delete_session(portal: Portal, request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=_secure(portal, request)
+    )
 
 
 def _browser_endpoints(app: FastAPI, portal: Portal) -> None:
@@ -539,10 +644,10 @@ def _browser_endpoints(app: FastAPI, portal: Portal) -> None:
         return pages.home_page(account=who[0])
 
     @app.get("/login")
-    async def login_page(asked: _Next = "") -> Response:
+    async def login_page(request: Request, asked: _Next = "") -> Response:
         token = forms.login_token()
         response = pages.login_page(csrf=token, next_path=safe_return_path(asked) or "/")
-        _set_login_token(response, token)
+        _set_login_token(response, token, secure=_secure(portal, request))
         return response
 
     @app.get(_STEP_UP_PATH)
@@ -558,9 +663,14 @@ def _browser_endpoints(app: FastAPI, portal: Portal) -> None:
         return pages.step_up_page(account=account, csrf=csrf, next_path=next_path)
 
 
-def _set_login_token(response: Response, token: str) -> None:
+def _set_login_token(response: Response, token: str, *, secure: bool) -> None:
     response.set_cookie(
-        forms.LOGIN_CSRF_COOKIE, token, path="/login", httponly=True, samesite="strict"
+        forms.LOGIN_CSRF_COOKIE,
+        token,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=secure,
     )
 
 
@@ -604,8 +714,14 @@ async def _login_form(portal: Portal, request: Request) -> Response:
         )
     target = _with_next(_STEP_UP_PATH, next_path) if attempt.challenged else next_path
     response = _see_other(target)
-    _set_session(response, attempt.session)
-    response.delete_cookie(forms.LOGIN_CSRF_COOKIE, path="/login")
+    _set_session(portal, request, response, attempt.session)
+    response.delete_cookie(
+        forms.LOGIN_CSRF_COOKIE,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(portal, request),
+    )
     return response
 
 
@@ -646,5 +762,5 @@ async def _step_up_form(portal: Portal, request: Request) -> Response:
         return _see_other(next_path)
     locked = any(action.kind is ActionKind.LOCK_ACCOUNT for action in decision.actions)
     response = pages.step_up_failed_page(locked=locked)
-    response.delete_cookie(SESSION_COOKIE)
+    _delete_session(portal, request, response)
     return response

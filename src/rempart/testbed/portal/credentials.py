@@ -15,12 +15,23 @@ through argon2.
 True
 >>> store.verify("A000001", "guess"), store.verify("nobody", "guess")
 (False, False)
+
+A TOTP code passes once: the time step of each accepted code is remembered
+per account (RFC 6238, section 5.2), so the same code, or an earlier one, is
+refused afterwards, on any session.
+
+>>> from datetime import UTC, datetime
+>>> at = datetime(2022, 3, 8, 9, 0, tzinfo=UTC)
+>>> code = store.totp("A000001").at(at)
+>>> store.verify_totp("A000001", code, at), store.verify_totp("A000001", code, at)
+(True, False)
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
@@ -64,6 +75,8 @@ class Credentials:
         self._hasher = hasher
         self._hashes: dict[str, str] = {}
         self._dummy = hasher.hash("no such account")
+        self._last_step: dict[str, int] = {}  # account -> time step of its last accepted code
+        self._steps_lock = threading.Lock()
 
     def __contains__(self, account: object) -> bool:
         return account in self._accounts
@@ -93,7 +106,23 @@ class Credentials:
         return pyotp.TOTP(testbed_totp_secret(self._secret, account))
 
     def verify_totp(self, account: str, code: str, at: datetime) -> bool:
-        """Whether ``code`` is the account's TOTP at ``at`` (one step of drift allowed)."""
+        """Whether ``code`` is the account's TOTP at ``at``, one step of drift allowed, never used.
+
+        A code passes only for a time step later than the account's last
+        accepted one: a code seen once (on this session or another) is spent.
+        """
         if account not in self._accounts:
             return False
-        return self.totp(account).verify(code, for_time=at, valid_window=1)
+        totp = self.totp(account)
+        current = totp.timecode(at)
+        matched: int | None = None
+        for step in (current - 1, current, current + 1):  # every candidate, in constant time
+            if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
+                matched = step
+        if matched is None:
+            return False
+        with self._steps_lock:
+            if matched <= self._last_step.get(account, -1):
+                return False
+            self._last_step[account] = matched
+        return True
