@@ -7,8 +7,8 @@ from datetime import datetime
 import msgspec
 import pytest
 
-from rempart.events import Event, EventKind, Outcome
-from rempart.testing import make_event
+from rempart.events import RESULTS_MAX, Event, EventKind, Outcome
+from rempart.testing import make_event, pseudonym_for
 
 
 def test_round_trip() -> None:
@@ -54,3 +54,41 @@ def test_frozen() -> None:
     with pytest.raises(AttributeError):
         event.account = "other"  # type: ignore[misc]
     assert isinstance(event.time, datetime)
+
+
+def _listing(count: int, **overrides: object) -> Event:
+    """A search listing ``count`` distinct people."""
+    people = tuple(pseudonym_for(i) for i in range(count))
+    return make_event(kind=EventKind.SEARCH, lookup="search", results=people, **overrides)
+
+
+def test_search_results_round_trip_and_old_records_stay_valid() -> None:
+    """A search's listed pseudonyms survive to_dict/from_dict; a record without them is valid."""
+    event = _listing(3, result_count=40)
+    record = event.to_dict()
+    assert list(record["results"]) == [pseudonym_for(i) for i in range(3)]
+    assert Event.from_dict(record) == event
+    old = make_event(kind=EventKind.SEARCH, result_count=4).to_dict()
+    assert "results" not in old
+    assert Event.from_dict(old).results == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"results": [pseudonym_for(i) for i in range(RESULTS_MAX + 1)]}, r"\$\.results"),
+        ({"results": ["253072B07300470"]}, r"\$\.results\[0\]"),
+        ({"result_count": 2}, r"^results: 3 people listed but result_count is 2"),
+        ({"outcome": "failure"}, "^results: only a successful search"),
+        (
+            {"kind": "record_view", "subject": pseudonym_for(9), "categories": ["identity"]},
+            "^results: only a successful search",
+        ),
+    ],
+)
+def test_bad_search_results_rejected(change: dict[str, object], message: str) -> None:
+    """More than a page of people, a clear NIR, more people than result_count, or people
+    listed by anything but a successful search are refused, naming `results`."""
+    record = _listing(3).to_dict() | change
+    with pytest.raises(msgspec.ValidationError, match=message):
+        Event.from_dict(record)

@@ -10,7 +10,15 @@ from pathlib import Path
 import rempart
 
 SRC = Path(rempart.__file__).resolve().parent
-CORE = ("decision.py", "policy.py", "geography.py", "events.py", "evidence.py", "networks.py")
+CORE = (
+    "decision.py",
+    "policy.py",
+    "geography.py",
+    "events.py",
+    "evidence.py",
+    "networks.py",
+    "useragent.py",
+)
 # The command line offers the testbed's commands (simulate, stats, demo): it sits above every plane.
 MAY_USE_TESTBED = {"cli.py"}
 

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from rempart.cli import main
+from rempart.events import RESULTS_MAX
 from rempart.schema import document, dumps, generate, record_schema
-from rempart.testing import make_event
+from rempart.testing import make_event, pseudonym_for
 
 
 def test_shipped_schema_matches_types() -> None:
@@ -55,3 +56,14 @@ def test_schema_does_not_depend_on_msgspec_docstring_cleaning(
 
     monkeypatch.setattr(msgspec.json, "schema_components", indented)
     assert json.loads(json.dumps(generate())) == document()
+
+
+def test_schema_bounds_search_results() -> None:
+    """An independent validator accepts a page of listed pseudonyms and refuses a longer list."""
+    validator = jsonschema.Draft202012Validator(record_schema("Event"))
+    people = [pseudonym_for(i) for i in range(RESULTS_MAX)]
+    event = make_event(kind="search", result_count=300, results=tuple(people))
+    record = json.loads(json.dumps(event.to_dict(), default=str))
+    assert not list(validator.iter_errors(record))
+    record["results"] = [*people, pseudonym_for(RESULTS_MAX)]
+    assert [list(error.path) for error in validator.iter_errors(record)] == [["results"]]

@@ -27,6 +27,7 @@ from rempart.pseudonym import PSEUDONYM_PATTERN
 
 __all__ = [
     "DEPARTMENT_PATTERN",
+    "RESULTS_MAX",
     "DataCategory",
     "Event",
     "EventKind",
@@ -45,6 +46,11 @@ Department = Annotated[
     str, msgspec.Meta(pattern=DEPARTMENT_PATTERN, description="French department code.")
 ]
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+RESULTS_MAX: Final = 20
+"""The most people one search event may list in ``results``: a portal's page of results.
+
+It bounds what one log line costs the guard (a few store look-ups per person listed),
+whoever wrote it."""
 
 
 class EventKind(StrEnum):
@@ -104,10 +110,13 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     ``kind``, ``account`` (claimed or authenticated login), ``session``,
     ``ip``, ``user_agent``, ``subject`` (pseudonym of the patient read),
     ``lookup`` (how the patient was designated), ``categories`` (data
-    returned), ``outcome``, ``result_count`` (for searches), and two coarse,
+    returned), ``outcome``, ``result_count`` (for searches), two coarse,
     non-identifying attributes of the patient that the portal may attach:
     ``subject_department`` (residence department) and ``birth_date_match``
-    (for a typed-NIR look-up, whether the typed birth date matched).
+    (for a typed-NIR look-up, whether the typed birth date matched), and
+    ``results`` (for a successful search, the pseudonyms of the people it
+    listed: at most 20, `RESULTS_MAX`, the page shown; ``result_count`` may count
+    more matches, never fewer).
     """
 
     time: UtcTime
@@ -124,6 +133,7 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     result_count: Annotated[int, msgspec.Meta(ge=0)] | None = None
     subject_department: Department | None = None
     birth_date_match: bool | None = None
+    results: Annotated[tuple[Pseudonym, ...], msgspec.Meta(max_length=RESULTS_MAX)] = ()
 
     def __post_init__(self) -> None:
         # Raised as ValueError so that msgspec reports it as a located ValidationError.
@@ -150,6 +160,17 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
             raise ValueError("subject: a successful record_view needs a subject and categories")
         if self.subject is not None and self.kind not in _READ_KINDS:
             raise ValueError(f"subject: not allowed for kind {self.kind.value!r}")
+        if self.results:
+            self._check_results()
+
+    def _check_results(self) -> None:
+        if self.kind is not EventKind.SEARCH or self.outcome is not Outcome.SUCCESS:
+            raise ValueError("results: only a successful search lists people")
+        if self.result_count is not None and len(self.results) > self.result_count:
+            raise ValueError(
+                f"results: {len(self.results)} people listed but result_count is "
+                f"{self.result_count}"
+            )
 
     @property
     def is_read(self) -> bool:

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 
@@ -44,6 +45,7 @@ from rempart.errors import ConfigError, InputError, RecordError
 from rempart.ingestion.atomic import atomic_output
 
 __all__ = [
+    "BROAD_AS_ADDRESSES",
     "MAX_OPERATOR_LENGTH",
     "UNKNOWN_COUNTRY",
     "NetworkKind",
@@ -91,6 +93,11 @@ class NetworkKind(StrEnum):
     No importer produces it and `read_networks` reads it as ``fixed`` (the
     country says it is abroad); only the testbed's own world table carries it.
     """
+
+
+BROAD_AS_ADDRESSES: Final = 1 << 20
+"""An AS announcing more IPv4 addresses than this (a million) is a national carrier or a large
+cloud: an account having used it says nothing of whether a new address is its own network."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +171,7 @@ class NetworkTable:
     ['192.0.2.1', '192.0.2.2']
     """
 
-    __slots__ = ("_ranges", "_v4_edges", "_v4_owners", "_v6_edges", "_v6_owners")
+    __slots__ = ("_broad", "_ranges", "_v4_edges", "_v4_owners", "_v6_edges", "_v6_owners")
 
     def __init__(self, ranges: Iterable[NetworkRange]) -> None:
         self._ranges = tuple(ranges)
@@ -179,6 +186,17 @@ class NetworkTable:
         self._v6_edges, self._v6_owners = _partition(
             [r for r in self._ranges if r.prefix.version == 6]
         )
+        addresses: dict[int, int] = {}
+        for network in self._ranges:
+            if network.asn and network.prefix.version == 4:
+                count = network.prefix.num_addresses
+                addresses[network.asn] = addresses.get(network.asn, 0) + count
+        self._broad = frozenset(asn for asn, n in addresses.items() if n > BROAD_AS_ADDRESSES)
+
+    def is_broad(self, asn: int) -> bool:
+        """Whether ``asn`` announces more than `BROAD_AS_ADDRESSES` IPv4 addresses in the table:
+        a national carrier or a large cloud, whose customers share nothing but the AS."""
+        return asn in self._broad
 
     @property
     def ranges(self) -> tuple[NetworkRange, ...]:

@@ -69,6 +69,9 @@ class Takeover(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     established_days: Count = 3
     unknown_session: Escalation = "challenge"
     session_moved: Escalation = "challenge"
+    suspect_session: Escalation = "challenge"
+    new_networks_day: Count = 3
+    network_hopping: Multiplier = 0.25
 
 
 class Automation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -110,6 +113,7 @@ class Population(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tighten: Multiplier = 0.5
     surge_min_hour: Count = 50
     surge_multiple: Annotated[float, msgspec.Meta(ge=1)] = 3.0
+    surge_tighten: Multiplier = 0.2
 
 
 class Response(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -33,7 +33,7 @@ from rempart.truth import Truth
 
 __all__ = ["RECORD_TYPES", "SCHEMA_VERSION", "document", "generate", "record_schema"]
 
-SCHEMA_VERSION: Final = "1.0.0"
+SCHEMA_VERSION: Final = "1.1.0"
 SCHEMA_FILE: Final = "rempart-v1.json"
 RECORD_TYPES: Final[dict[str, type[msgspec.Struct]]] = {
     "Event": Event,

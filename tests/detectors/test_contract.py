@@ -84,6 +84,10 @@ class ReadOnlyStore:
         result: bool = self._write("add_member")(key, member, now, ttl)
         return result
 
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        result: bool = self._write("remove_member")(key, member, now)
+        return result
+
     def has_member(self, key: str, member: str, now: float) -> bool:
         return self.inner.has_member(key, member, now)
 

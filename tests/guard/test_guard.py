@@ -188,6 +188,75 @@ def test_day_budget_caps_reads_spread_over_hours() -> None:
     assert portal.reads_until_challenged(gap=400) == 25
 
 
+def _search(portal: Portal, people: list[str], session: str = "s1") -> Event:
+    """A successful search in ``session`` listing ``people``, not yet decided."""
+    return portal.event(kind="search", session=session, lookup=Lookup.SEARCH, results=people)
+
+
+def test_search_listing_twelve_unexplained_people_is_challenged() -> None:
+    """A search listing twelve people nothing explains goes over the hour's ten, like reads."""
+    portal = Portal()
+    portal.login()
+    decision = portal.guard.decide(_search(portal, [pseudonym_for(40_000 + n) for n in range(12)]))
+    assert decision.verdict is Verdict.CHALLENGE
+    (reason,) = decision.reasons
+    assert reason.code == "unexplained_budget"
+    assert "12 patients read or listed by a search in an hour" in reason.message
+    assert reason.figures["unexplained"] == 12
+
+
+def test_search_listing_explained_people_is_free() -> None:
+    """A search listing twelve patients with care evidence passes and spends nothing."""
+    portal = Portal()
+    portal.login()
+    people = [pseudonym_for(41_000 + n) for n in range(12)]
+    for subject in people:
+        portal.evidence(subject)
+    decision = portal.guard.decide(_search(portal, people))
+    assert (decision.verdict, decision.reasons) == (Verdict.ALLOW, ())
+    assert unexplained_spent(portal.guard, "A1", portal.now) == 0
+    assert portal.reads_until_challenged() == 10
+
+
+def test_allowed_search_spends_its_unexplained_people_once() -> None:
+    """A search counts each unexplained person it lists once (repeats and explained people
+    are free); reading one of them afterwards is free, and the budget's rest still holds."""
+    portal = Portal()
+    portal.login()
+    known = pseudonym_for(42_000)
+    portal.evidence(known)
+    strangers = [pseudonym_for(42_001 + n) for n in range(4)]
+    listed = [strangers[0], known, *strangers, strangers[1]]
+    assert portal.guard.decide(_search(portal, listed)).verdict is Verdict.ALLOW
+    assert unexplained_spent(portal.guard, "A1", portal.now) == 4
+    decision = portal.guard.decide(portal.read(subject=strangers[2], lookup=Lookup.SEARCH))
+    assert decision.verdict is Verdict.ALLOW
+    assert unexplained_spent(portal.guard, "A1", portal.now) == 4
+    assert portal.reads_until_challenged() == 6
+
+
+def test_search_let_through_by_step_up_explains_its_people() -> None:
+    """After a passed step-up on a listing search, reading someone it listed costs nothing."""
+    portal = Portal()
+    portal.login()
+    people = [pseudonym_for(43_000 + n) for n in range(12)]
+    search = _search(portal, people)
+    assert portal.guard.decide(search).verdict is Verdict.CHALLENGE
+    assert portal.guard.step_up(search, passed=True).verdict is Verdict.ALLOW
+    spent = unexplained_spent(portal.guard, "A1", portal.now)
+    assert portal.guard.decide(portal.read(subject=people[5])).verdict is Verdict.ALLOW
+    assert unexplained_spent(portal.guard, "A1", portal.now) == spent
+
+
+def test_search_without_results_costs_nothing() -> None:
+    """A search that names nobody (only a count, as before the field existed) is free."""
+    portal = Portal()
+    portal.login()
+    search = portal.event(kind="search", session="s1", lookup=Lookup.SEARCH, result_count=40)
+    assert portal.guard.decide(search).verdict is Verdict.ALLOW
+    assert portal.reads_until_challenged() == 10
+
+
 def test_passed_step_up_lets_the_read_through_and_refreshes_the_budget() -> None:
     """After a passed step-up the challenged read is allowed and ten more unexplained reads
     pass before the next challenge."""
@@ -387,20 +456,85 @@ def test_failures_on_three_accounts_ban_the_address() -> None:
     assert verdicts == [Verdict.ALLOW, Verdict.ALLOW, Verdict.DENY]
 
 
-def test_login_from_a_new_network_during_a_stuffing_wave_is_challenged() -> None:
-    """During a portal-wide wave of failures from many addresses, a login from a network the
-    account never used is challenged with the wave's figures; from its usual line it is not."""
+FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:99.0) Gecko/20100101 Firefox/99.0"
+
+
+def test_a_stuffing_wave_makes_a_session_from_someone_elses_device_suspect() -> None:
+    """During a portal-wide wave of failures from many addresses, a session opened from a
+    network and a browser both new to the account must pass step-up before its first
+    unexplained read; a new network with the usual browser, or the usual line, reads on."""
     portal = Portal()
     _established(portal)
     for attempt in range(120):  # 120 logins, each from its own address, within 10 minutes
         address = f"51.75.{attempt // 200}.{attempt % 200 + 2}"
         portal.decide(gap=4, kind="login_failure", account=f"B{attempt}", ip=address, session=None)
-    usual = portal.login(session="w1")
-    assert usual.verdict is Verdict.ALLOW
-    stranger = portal.login(session="w2", ip="37.160.1.2")  # a mobile network, new to A1
-    assert stranger.verdict is Verdict.CHALLENGE
-    (reason,) = [r for r in stranger.reasons if r.code == "login_during_stuffing_wave"]
-    assert reason.figures["portal_failures_10min"] >= 100
+    assert portal.login(session="w1", gap=5).verdict is Verdict.ALLOW
+    assert portal.guard.decide(portal.read(session="w1", gap=5)).verdict is Verdict.ALLOW
+    travelling = "37.160.1.2"  # a mobile network, new to A1
+    assert portal.login(session="w2", ip=travelling, gap=5).verdict is Verdict.ALLOW
+    read = portal.read(session="w2", ip=travelling, gap=5)
+    assert portal.guard.decide(read).verdict is Verdict.ALLOW
+    stranger = "82.64.9.9"  # Free, a home line
+    login = portal.login(session="w3", ip=stranger, user_agent=FIREFOX_MAC, gap=5)
+    assert login.verdict is Verdict.ALLOW  # the owner on a new laptop is not turned away
+    read = portal.read(session="w3", ip=stranger, user_agent=FIREFOX_MAC, gap=5)
+    decision = portal.guard.decide(read)
+    assert decision.verdict is Verdict.CHALLENGE
+    (reason,) = [r for r in decision.reasons if r.code == "suspect_session"]
+    assert "stuffing wave" in reason.message
+
+
+def test_a_reset_then_someone_elses_device_needs_step_up_from_the_first_read() -> None:
+    """A password reset, then a login from a network and a browser both new to the account:
+    the session's first unexplained read is challenged (the 2022 takeover, with no network
+    labels at all); its explained reads go through, and once it passed step-up it reads on."""
+    portal = Portal()
+    _established(portal)
+    stranger = "82.64.1.2"  # Free, a home line: no label says anything
+    portal.decide(kind="password_reset", ip=stranger, user_agent=FIREFOX_MAC, session=None)
+    assert portal.login(session="t1", ip=stranger, user_agent=FIREFOX_MAC).verdict is Verdict.ALLOW
+    known = pseudonym_for(71_000)
+    portal.evidence(known)
+    explained = portal.read(session="t1", subject=known, ip=stranger, user_agent=FIREFOX_MAC)
+    first = portal.read(session="t1", ip=stranger, user_agent=FIREFOX_MAC)
+    assert portal.guard.decide(first).verdict is Verdict.CHALLENGE
+    assert "suspect_session" in codes(portal.guard.decide(first))
+    portal.guard.step_up(first, passed=True)
+    again = portal.read(session="t1", ip=stranger, user_agent=FIREFOX_MAC)
+    assert portal.guard.decide(again).verdict is Verdict.ALLOW
+    assert portal.guard.decide(explained).verdict is Verdict.ALLOW
+
+
+def test_without_a_sign_before_it_a_new_device_is_only_tightened() -> None:
+    """A login from a network and a browser both new, with no reset, failure or wave before
+    it (a locum's laptop): reads go on within a tightened budget, never challenged at once."""
+    portal = Portal()
+    _established(portal)
+    stranger = "82.64.1.2"
+    portal.login(session="l1", ip=stranger, user_agent=FIREFOX_MAC)
+    allowed = portal.reads_until_challenged("l1", ip=stranger, user_agent=FIREFOX_MAC)
+    assert allowed == 3  # the floor: 10 x 0.5 (network) x 0.75 (browser) = 3.75 -> 3
+
+
+def test_someone_elses_device_is_learned_only_once_it_reads_a_known_patient() -> None:
+    """The network and browser of a session from someone else's device stay new (the next
+    session from them is tightened again) until that session reads the practice's own
+    patient; then they are the account's own."""
+    portal = Portal()
+    _established(portal)
+    stranger = "82.64.1.2"
+    portal.login(session="n1", ip=stranger, user_agent=FIREFOX_MAC)
+    portal.guard.decide(portal.read(session="n1", ip=stranger, user_agent=FIREFOX_MAC))
+    portal.login(session="n2", ip=stranger, user_agent=FIREFOX_MAC)
+    assert portal.reads_until_challenged("n2", ip=stranger, user_agent=FIREFOX_MAC) == 2
+    known = pseudonym_for(72_000)
+    portal.evidence(known)
+    portal.login(session="n3", ip=stranger, user_agent=FIREFOX_MAC)
+    read = portal.read(session="n3", subject=known, ip=stranger, user_agent=FIREFOX_MAC)
+    assert portal.guard.decide(read).verdict is Verdict.ALLOW
+    portal.now += timedelta(hours=2)
+    portal.login(session="n4", ip=stranger, user_agent=FIREFOX_MAC)
+    assert portal.reads_until_challenged("n4", ip=stranger, user_agent=FIREFOX_MAC) > 3
 
 
 def test_surge_of_unexplained_reads_raises_one_alert() -> None:
@@ -520,3 +654,24 @@ def test_policy_cli_exits_2_on_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["policy", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2
     assert "nope.toml" in result.stderr
+
+
+def test_an_allowed_read_within_a_tightened_budget_says_why() -> None:
+    """A read let through within a budget the context tightened carries the tightening and its
+    signs; a read at the account's own budget carries no reason."""
+    portal = Portal()
+    _established(portal)
+    stranger = "82.64.1.2"
+    portal.login(session="l1", ip=stranger, user_agent=FIREFOX_MAC)
+    decision = portal.guard.decide(portal.read(session="l1", ip=stranger, user_agent=FIREFOX_MAC))
+    assert decision.verdict is Verdict.ALLOW
+    (reason,) = decision.reasons
+    assert reason.code == "budget_tightened"
+    assert reason.figures["tighten"] == 0.375
+    assert "session opened from a new network and a new browser" in reason.message
+    usual = Portal()
+    _established(usual)
+    usual.login(session="u1")
+    plain = usual.guard.decide(usual.read(session="u1"))
+    assert plain.verdict is Verdict.ALLOW
+    assert plain.reasons == ()

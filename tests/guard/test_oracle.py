@@ -4,8 +4,9 @@ The guard replays the small simulated directory, step-ups simulated from the
 truth as evaluation does (a thief fails and the account is locked, the owner
 passes and the budget is refreshed); for every look-up it records,
 just before deciding, the counts its store holds for the account and the
-facts the counts are made of (explained or not, the verdict, whether a lock
-or ban refused it before any detector ran). DuckDB then recounts a sample of
+facts the counts are made of (explained or not, how many unexplained people
+it handed out, a search's included, the verdict, whether a lock or ban
+refused it before any detector ran). DuckDB then recounts a sample of
 ~200 of those reads from the recorded rows alone, bucketing time as
 `rempart.windows.RollingCount` does: a bucket starts at ``t - t mod
 resolution`` and counts while ``start + resolution > now - period``.
@@ -71,6 +72,7 @@ class Recorder:
                 "record_view": event.kind is EventKind.RECORD_VIEW,
                 "is_read": event.is_read,
                 "explained": context.explained,
+                "unexplained": context.unexplained,
                 "verdict": decision.verdict.value,
                 "enforced": enforced and decision.verdict is Verdict.DENY,
             }
@@ -111,12 +113,14 @@ def oracle(
     positions: list[int],
     windows: tuple[Window, ...],
     condition: str,
+    weight: str = "1",
 ) -> dict[int, tuple[float, ...]]:
     """Per position, per window: the earlier rows of the same account meeting ``condition``
-    whose bucket still overlaps the window at the position's time."""
+    whose bucket still overlaps the window at the position's time, each counting ``weight``."""
     columns = ", ".join(
-        f"count(earlier.seq) FILTER (WHERE earlier.t - fmod(earlier.t, {w.resolution}) "
-        f"+ {w.resolution} > probe.t - {w.period}) AS w{i}"
+        f"coalesce(sum({weight.replace('{row}', 'earlier')}) "
+        f"FILTER (WHERE earlier.t - fmod(earlier.t, {w.resolution}) "
+        f"+ {w.resolution} > probe.t - {w.period}), 0) AS w{i}"
         for i, w in enumerate(windows)
     )
     query = f"""
@@ -137,7 +141,8 @@ def oracle(
     }
 
 
-BUDGET_COUNTED = "{row}.is_read AND NOT {row}.explained AND {row}.verdict <> 'deny'"
+BUDGET_COUNTED = "{row}.unexplained > 0 AND {row}.verdict <> 'deny'"
+BUDGET_WEIGHT = "{row}.unexplained"  # an unexplained read's one, a search's unexplained people
 AUTOMATION_COUNTED = "{row}.record_view AND NOT {row}.enforced"
 
 
@@ -158,13 +163,15 @@ def test_budget_counts_equal_duckdb(
     recorded: Recorder, database: duckdb.DuckDBPyConnection
 ) -> None:
     """The unexplained-read counts (hour, day, week) the budget sees before each sampled read
-    equal DuckDB's count of the account's earlier unexplained, not-denied reads."""
+    equal DuckDB's count of the account's earlier unexplained, not-denied reads and of the
+    unexplained people its earlier not-denied searches listed."""
     counts = recorded.budget
     interesting = [seq for seq, hour in counts.items() if hour[0] > 0]
     positions = sample(sorted(counts), interesting)
     assert len(positions) == SAMPLE
     assert sum(1 for seq in positions if counts[seq][0] > 0) >= SAMPLE // 2
-    expected = oracle(database, positions, BUDGET, BUDGET_COUNTED)
+    assert any(row["unexplained"] > 1 and not row["is_read"] for row in recorded.rows)
+    expected = oracle(database, positions, BUDGET, BUDGET_COUNTED, BUDGET_WEIGHT)
     assert {seq: counts[seq] for seq in positions} == expected
 
 
@@ -187,6 +194,6 @@ def test_every_read_count_equals_duckdb(
     """Over every read of the replay, not a sample, the hour's budget count equals DuckDB's."""
     counts = recorded.budget
     positions = sorted(counts)
-    expected = oracle(database, positions, BUDGET[:1], BUDGET_COUNTED)
+    expected = oracle(database, positions, BUDGET[:1], BUDGET_COUNTED, BUDGET_WEIGHT)
     mismatched = [seq for seq in positions if counts[seq][:1] != expected[seq]]
     assert mismatched == []

@@ -49,12 +49,21 @@ def sample_events() -> list[Event]:
             session=None,
             user_agent="",
         ),
+        make_event(
+            kind="search",
+            event_id="ev100000004",
+            time=START + timedelta(seconds=30),
+            lookup=Lookup.SEARCH,
+            result_count=57,
+            results=(pseudonym_for(7), pseudonym_for(8), pseudonym_for(9)),
+        ),
     ]
     return events
 
 
 def sample_evidence() -> list[CareEvidence]:
-    """Evidence tied to an account, to a site, and to both."""
+    """Evidence tied to an account, to a site, and to both; a standing relationship, open
+    and ended."""
     return [
         CareEvidence(time=START, kind=EvidenceKind.CARD_READ, subject=pseudonym_for(1), site="S1"),
         CareEvidence(
@@ -69,6 +78,19 @@ def sample_evidence() -> list[CareEvidence]:
             subject=pseudonym_for(3),
             account="A00002",
             site="S2",
+        ),
+        CareEvidence(
+            time=START - timedelta(days=3_000),
+            kind=EvidenceKind.TREATING_DOCTOR,
+            subject=pseudonym_for(4),
+            account="A00001",
+        ),
+        CareEvidence(
+            time=START + timedelta(days=2),
+            kind=EvidenceKind.TREATING_DOCTOR,
+            subject=pseudonym_for(4),
+            account="A00001",
+            ended=START + timedelta(days=2),
         ),
     ]
 

@@ -41,9 +41,14 @@ def test_schema_follows_struct_fields(schema: pa.Schema, record_type: type[msgsp
 
 
 def test_event_columns_have_the_documented_types(events: list[Event]) -> None:
-    """Categories are list<string>, result_count int32, birth_date_match bool; None becomes null."""
+    """Categories and results are list<string>, result_count int32, birth_date_match bool; None
+    becomes null, no results an empty list."""
     table = events_to_table(events)
     assert table.schema.field("categories").type == pa.list_(pa.string())
+    assert table.schema.field("results").type == pa.list_(pa.string())
+    assert table.column("results").null_count == 0
+    assert table.column("results").to_pylist() == [list(e.results) for e in events]
+    assert any(e.results for e in events)
     assert table.schema.field("result_count").type == pa.int32()
     assert table.schema.field("birth_date_match").type == pa.bool_()
     assert table.column("account").null_count == 0

@@ -126,6 +126,17 @@ def test_unknown_and_missing_columns_are_located(tmp_path: Path, events: list[Ev
     ]
 
 
+def test_archive_from_before_search_results_still_reads(
+    tmp_path: Path, events: list[Event]
+) -> None:
+    """A file written before the ``results`` column existed reads as events listing nobody."""
+    older = [e for e in events if not e.results]
+    path = tmp_path / "events.parquet"
+    pq.write_table(events_to_table(older).drop_columns(["results"]), path)
+    result = read_events(path)
+    assert (result.records, result.rejected) == (older, [])
+
+
 def test_not_parquet_raises_input_error(tmp_path: Path) -> None:
     """A file that is not Parquet raises InputError naming it."""
     path = tmp_path / "events.parquet"

@@ -92,17 +92,23 @@ def test_report_is_json(evaluation_report: dict[str, Any]) -> None:
 def test_no_defence_exposure_equals_duckdb(
     evaluation_report: dict[str, Any], small_dir: Path
 ) -> None:
-    """Without defence, each scenario's exposure is the number of distinct subjects its
-    attackers read successfully, as DuckDB counts them from events and truth."""
+    """Without defence, each scenario's exposure is the number of distinct people its
+    attackers read successfully or saw listed by a search, as DuckDB counts them from events
+    and truth."""
     query = """
-        SELECT truth.label, count(DISTINCT events.subject)
-        FROM read_parquet(?) AS events
-        JOIN read_parquet(?) AS truth USING (event_id)
-        WHERE truth.attacker IS NOT NULL
-          AND events.kind = 'record_view'
-          AND events.outcome = 'success'
-          AND events.subject IS NOT NULL
-        GROUP BY truth.label
+        WITH attack AS (
+            SELECT truth.label, events.*
+            FROM read_parquet(?) AS events
+            JOIN read_parquet(?) AS truth USING (event_id)
+            WHERE truth.attacker IS NOT NULL
+        ),
+        person AS (
+            SELECT label, subject FROM attack
+            WHERE kind = 'record_view' AND outcome = 'success' AND subject IS NOT NULL
+            UNION ALL
+            SELECT label, unnest(results) FROM attack WHERE kind = 'search'
+        )
+        SELECT label, count(DISTINCT subject) FROM person GROUP BY label
     """
     with duckdb.connect() as connection:
         rows = connection.execute(
@@ -113,6 +119,8 @@ def test_no_defence_exposure_equals_duckdb(
     scenarios = evaluation_report["defences"]["no-defence"]["scenarios"]
     assert {name: row["exposed"] for name, row in scenarios.items()} == oracle
     assert oracle["incident-2022"] > 1_000
+    harvest = scenarios["search-harvest"]
+    assert harvest["exposed"] > 10 * harvest["reads_allowed"] > 0
 
 
 def test_no_defence_never_detects_nor_refuses(evaluation_report: dict[str, Any]) -> None:

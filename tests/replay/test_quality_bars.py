@@ -4,6 +4,7 @@ knowledge a real deployment has (a realistic import, not the simulator's own tab
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,26 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return out
 
 
-@pytest.fixture(scope="module", params=list(Thief))
-def report(request: pytest.FixtureRequest, world: Path) -> Any:
-    """The evaluation report of one seed's world for one thief, at realistic knowledge."""
+def realistic_report(world: Path, thief: Thief) -> dict[str, Any]:
+    """The evaluation report of a simulated directory for one thief, at realistic knowledge."""
     networks = network_view(
         read_networks(world / "world" / "networks.csv"),
         NetworkView.REALISTIC,
-        world / f"view-{request.param}",
+        world / f"view-{thief}",
         seed=1,
     )
-    return evaluate(
-        world, thief=request.param, networks=networks, knowledge_level="realistic"
+    defences: dict[str, Any] = evaluate(
+        world, thief=thief, networks=networks, knowledge_level="realistic"
     ).to_dict()["defences"]
+    return defences
+
+
+@pytest.fixture(scope="module", params=list(Thief))
+def report(request: pytest.FixtureRequest, world: Path) -> Any:
+    """The evaluation report of one seed's world for one thief, at realistic knowledge."""
+    return {"seed": request.node.callspec.params["world"], "thief": request.param} | (
+        realistic_report(world, request.param)
+    )
 
 
 @pytest.mark.slow
@@ -70,15 +79,20 @@ def test_no_stolen_account_yields_more_than_50_patients_a_week(report: Any) -> N
             assert row["exposed_per_account_week_max"] <= 50, name
 
 
+SAME_DEVICE = frozenset({"owner-pc-malware"})
+"""Scenarios reading from the owner's own device, line and browser, under the budget: held to
+the week's budget (at most 50 patients), detected when they reach it, days later."""
+
+
 @pytest.mark.slow
 def test_every_attacker_detected_within_the_horizon(report: Any) -> None:
     """Every attacker of every scenario is detected (a non-allow decision or an alert) within
-    a day of its first event; insiders, who hold their own second factor, only by a later
-    alert (reported as late, not as a detection)."""
+    a day of its first event; insiders, who hold their own second factor, and malware on the
+    owner's own PC may be detected only later (reported as late, not as a detection)."""
     scenarios = report["rempart"]["scenarios"]
     assert set(scenarios) == set(default_registry().names())
     for name, row in scenarios.items():
-        if name in SECOND_FACTOR_HOLDERS:
+        if name in SECOND_FACTOR_HOLDERS | SAME_DEVICE:
             assert row["attackers_detected"] + row["attackers_detected_late"] >= 1, name
             continue
         assert row["attackers_detected"] == row["attackers"], name
@@ -99,7 +113,46 @@ def test_no_friction_for_professionals(report: Any) -> None:
 @pytest.mark.slow
 def test_baselines_reported_beside_rempart(report: Any) -> None:
     """The report carries the three baselines, and none contains the 2022 robot as Rempart does."""
-    assert set(report) == {"rempart", "no-defence", "crowdsec-crawl", "account-rate-limit"}
+    assert set(report) - {"seed", "thief"} == {
+        "rempart",
+        "no-defence",
+        "crowdsec-crawl",
+        "account-rate-limit",
+    }
     for baseline in ("no-defence", "crowdsec-crawl", "account-rate-limit"):
         row = report[baseline]["scenarios"]["incident-2022"]
         assert row["exposed"] > report["rempart"]["scenarios"]["incident-2022"]["exposed"]
+
+
+GOLDEN = Path(__file__).with_name("golden_realistic.json")
+"""Figures this version measured (``python -m tests.replay.golden`` rewrites them)."""
+
+
+def _near(measured: float, golden: float, *, relative: float, absolute: float) -> bool:
+    return abs(measured - golden) <= max(absolute, relative * golden)
+
+
+@pytest.mark.slow
+def test_figures_match_the_golden_ones(report: Any) -> None:
+    """Each scenario's exposure, worst week per account, containment and detection time, and
+    the professionals' challenges, stay near the figures recorded for this seed and thief: a
+    change that moves them must rewrite the golden file, and say why in its commit."""
+    golden = json.loads(GOLDEN.read_text())[f"{report['seed']}/{report['thief']}"]
+    rempart = report["rempart"]
+    assert set(rempart["scenarios"]) == set(golden["scenarios"])
+    for name, expected in golden["scenarios"].items():
+        row = rempart["scenarios"][name]
+        assert _near(row["exposed"], expected["exposed"], relative=0.25, absolute=3), name
+        assert _near(
+            row["exposed_per_account_week_max"],
+            expected["exposed_per_account_week_max"],
+            relative=0.25,
+            absolute=3,
+        ), name
+        assert row["accounts_contained"] == expected["accounts_contained"], name
+        if expected["detection_s_worst"] is None:
+            assert row["detection_s_worst"] is None, name
+        else:  # the detection-time bound: never much slower than recorded
+            assert row["detection_s_worst"] <= 1.5 * expected["detection_s_worst"] + 60, name
+    challenges = rempart["legitimate"]["challenges"]
+    assert _near(challenges, golden["challenges"], relative=0.25, absolute=2)

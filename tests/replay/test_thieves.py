@@ -26,12 +26,14 @@ from rempart.testing import make_event
 
 @dataclass
 class ChallengeEveryRead:
-    """A defence that challenges every read and records each step-up it is told of."""
+    """A defence that challenges every read and every search that lists people, and records
+    each step-up it is told of."""
 
     step_ups: list[tuple[str, bool]] = field(default_factory=list)
 
     def decide(self, event: Event) -> Decision:
-        verdict = Verdict.CHALLENGE if event.kind is EventKind.RECORD_VIEW else Verdict.ALLOW
+        looks_up = event.kind is EventKind.RECORD_VIEW or bool(event.results)
+        verdict = Verdict.CHALLENGE if looks_up else Verdict.ALLOW
         return Decision(event_id=event.event_id, verdict=verdict, time=event.time)
 
     def step_up(self, event: Event, passed: bool) -> Decision:

@@ -143,6 +143,29 @@ def test_evidence_accepts_a_list() -> None:
     assert (answer.status_code, answer.json()) == (202, {"observed": 3})
 
 
+def test_evidence_ends_a_standing_relationship_and_refuses_an_end_on_dated_evidence() -> None:
+    """A treating-doctor declaration explains a read until a record ends it; ``ended`` on a
+    claim is a 422 naming the field."""
+    client, portal = Service().client(), Portal()
+    client.post("/v1/decide", json=portal.login())
+    kept, changed = pseudonym_for(600), pseudonym_for(601)
+    declarations = [
+        {"time": "2014-01-06T09:00:00Z", "kind": "treating_doctor", "subject": patient}
+        | {"account": "A1"}
+        for patient in (kept, changed)
+    ]
+    assert client.post("/v1/evidence", json=declarations).status_code == 202
+    now = portal.event()["time"]
+    ending = {**declarations[1], "time": now, "ended": now}
+    assert client.post("/v1/evidence", json=ending).status_code == 202
+    client.post("/v1/decide", json=portal.read(kept))
+    assert client.get("/v1/accounts/A1").json()["unexplained_reads"]["hour"] == 0.0
+    client.post("/v1/decide", json=portal.read(changed))
+    assert client.get("/v1/accounts/A1").json()["unexplained_reads"]["hour"] == 1.0
+    refused = client.post("/v1/evidence", json={**ending, "kind": "claim"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "$.ended")
+
+
 def test_failed_step_up_locks_the_account_and_lifting_unlocks_it() -> None:
     """A failed step-up denies and locks; the state shows the lock; lifting it lets the
     account log in again."""
@@ -219,6 +242,17 @@ def test_an_account_with_a_slash_is_addressable() -> None:
         ("/v1/decide/batch", [{}, {"kind": "teleport"}], "$[1].kind", "Invalid enum value"),
         ("/v1/step-up", {"event": {"kind": "teleport"}}, "$.event.kind", "Invalid enum value"),
         ("/v1/decide", {"time": "0001-01-01T00:00:00+01:00"}, "$.time", "out of range"),
+        (
+            "/v1/decide",
+            {
+                "kind": "search",
+                "lookup": "search",
+                "result_count": 1,
+                "results": [pseudonym_for(1), pseudonym_for(2)],
+            },
+            "$.results",
+            "2 people listed but result_count is 1",
+        ),
     ],
 )
 def test_a_bad_event_is_a_422_naming_the_field(

@@ -68,7 +68,7 @@ def oracle_total(events: list[tuple[float, float]], now: float, window: Window) 
 
 # One generated operation: (kind, gap before it, key index, member index, amount or ttl, value).
 operations = st.tuples(
-    st.sampled_from(["count", "member", "put", "query"]),
+    st.sampled_from(["count", "member", "remove", "put", "query"]),
     gaps,
     st.integers(0, 1),
     st.integers(0, 2),
@@ -88,6 +88,8 @@ def apply(store: StateStore, operation: tuple[Any, ...], now: float) -> Any:
         return store.add_counts(COUNTER_KEYS[key], now, SHORT, number)
     if kind == "member":
         return store.add_member(SET_KEYS[key], MEMBERS[member], now, ttl=number)
+    if kind == "remove":
+        return store.remove_member(SET_KEYS[key], MEMBERS[member], now)
     if kind == "put":
         store.put(VALUE_KEYS[key], value, now, ttl=number)
         return None
@@ -208,6 +210,44 @@ class StoreContract:
         assert store.member_count("s", 25.0) == 0
         assert store.member_count("unknown", 0.0) == 0
 
+    def test_remove_member_takes_it_out_at_once(self, store: StateStore) -> None:
+        """A removed member is absent before its TTL runs out; the set's others stay."""
+        store.add_member("s", "x", 0.0, ttl=100.0)
+        store.add_member("s", "y", 0.0, ttl=100.0)
+        assert store.remove_member("s", "x", 10.0) is True
+        assert not store.has_member("s", "x", 10.0)
+        assert not store.has_member("s", "x", 50.0)
+        assert store.has_member("s", "y", 10.0)
+        assert store.member_count("s", 10.0) == 1
+        assert store.remove_member("s", "x", 11.0) is False
+        assert store.add_member("s", "x", 12.0, ttl=100.0) is True
+        assert store.has_member("s", "x", 13.0)
+
+    def test_remove_member_of_nothing_live_is_false(self, store: StateStore) -> None:
+        """Removing an unknown member, from an unknown set, or once expired, reports False."""
+        assert store.remove_member("unknown", "x", 0.0) is False
+        store.add_member("s", "x", 0.0, ttl=10.0)
+        assert store.remove_member("s", "other", 1.0) is False
+        assert store.remove_member("s", "x", 10.0) is False
+        assert store.member_count("s", 10.0) == 0
+
+    def test_removing_the_last_member_empties_the_set(self, store: StateStore) -> None:
+        """A set whose only member is removed holds nothing, and takes new members again."""
+        store.add_member("s", "x", 0.0, ttl=100.0)
+        store.remove_member("s", "x", 1.0)
+        assert store.member_count("s", 2.0) == 0
+        assert store.add_member("s", "x", 3.0, ttl=5.0) is True
+        assert not store.has_member("s", "x", 8.0)
+
+    def test_a_century_lasts_until_removed(self, store: StateStore) -> None:
+        """A member held for a century (the guard's standing relationships) stays until removed."""
+        century = 100 * 365 * 86_400.0
+        start = 1.6e9
+        store.add_member("s", "x", start, ttl=century)
+        assert store.has_member("s", "x", start + 30 * 365 * 86_400.0)
+        assert store.remove_member("s", "x", start + 30 * 365 * 86_400.0) is True
+        assert not store.has_member("s", "x", start + 30 * 365 * 86_400.0 + 1.0)
+
     @contract_settings
     @given(
         start=starts,
@@ -217,6 +257,7 @@ class StoreContract:
                 st.sampled_from(SET_KEYS),
                 st.sampled_from(MEMBERS),
                 st.integers(1, 30).map(float),
+                st.booleans(),
             ),
             max_size=40,
         ),
@@ -225,17 +266,21 @@ class StoreContract:
         self,
         store_factory: StoreFactory,
         start: float,
-        steps: list[tuple[float, str, str, float]],
+        steps: list[tuple[float, str, str, float, bool]],
     ) -> None:
-        """Additions, membership and counts equal a dictionary of member expiries."""
+        """Additions, removals, membership and counts equal a dictionary of member expiries."""
         store = store_factory()
         expiries: dict[tuple[str, str], float] = {}
         now = start
-        for gap, key, member, ttl in steps:
+        for gap, key, member, ttl, remove in steps:
             now += gap
             was_live = expiries.get((key, member), -1.0) > now
-            assert store.add_member(key, member, now, ttl) is not was_live
-            expiries[key, member] = now + ttl
+            if remove:
+                assert store.remove_member(key, member, now) is was_live
+                expiries.pop((key, member), None)
+            else:
+                assert store.add_member(key, member, now, ttl) is not was_live
+                expiries[key, member] = now + ttl
             for other_key in SET_KEYS:
                 live = {m for (k, m), expiry in expiries.items() if k == other_key and expiry > now}
                 for other_member in MEMBERS:
@@ -266,6 +311,25 @@ class StoreContract:
             assert store.has_member("s", "m2", 16.0) is False
             assert store.get("v", 30.0) == "replaced"
             assert store.get("v", 71.0) is None
+
+    def test_apply_removes_members_in_order(self, store_factory: StoreFactory) -> None:
+        """A removal in a batch takes effect between the updates around it, as one by one."""
+        writes = [
+            Write("add_member", ("s", "m1", 0.0, 100.0)),
+            Write("remove_member", ("s", "m1", 1.0)),
+            Write("add_member", ("s", "m2", 2.0, 100.0)),
+            Write("remove_member", ("s", "m3", 3.0)),
+            Write("add_member", ("s", "m3", 4.0, 100.0)),
+        ]
+        batched, one_by_one = store_factory(), store_factory()
+        batched.apply(writes)
+        for write in writes:
+            getattr(one_by_one, write.method)(*write.args)
+        for store in (batched, one_by_one):
+            assert not store.has_member("s", "m1", 5.0)
+            assert store.has_member("s", "m2", 5.0)
+            assert store.has_member("s", "m3", 5.0)
+            assert store.member_count("s", 5.0) == 2
 
     def test_apply_of_nothing_changes_nothing(self, store: StateStore) -> None:
         """An empty batch is allowed and leaves the store as it was."""
@@ -395,6 +459,8 @@ class StoreContract:
         store.add_member("s", "x", 0.0, ttl=60.0)
         store.has_member("s", "x", 10.0)
         store.member_count("s", 10.0)
+        store.add_member("s", "y", 0.0, ttl=60.0)
+        store.remove_member("s", "y", 10.0)
         store.put("v", {"a": [1, 2.5]}, 0.0, ttl=60.0)
         store.get("v", 10.0)
         restored = store_factory()

@@ -15,7 +15,16 @@ from rempart.stores import keys
 from rempart.stores.keys import NAMESPACES, LoginKeys
 
 SRC = Path(keys.__file__).resolve().parents[1]
-STORE_METHODS = {"add_counts", "counts", "add_member", "has_member", "member_count", "get", "put"}
+STORE_METHODS = {
+    "add_counts",
+    "counts",
+    "add_member",
+    "remove_member",
+    "has_member",
+    "member_count",
+    "get",
+    "put",
+}
 
 
 def _builders() -> dict[str, Callable[[Any], str]]:

@@ -142,16 +142,44 @@ def test_no_clear_nir_outside_identities(small_dir: Path) -> None:
 
 
 def test_canaries_untouched_by_legitimate_traffic(small_dir: Path) -> None:
-    """No legitimate event ever names a canary subject."""
+    """No legitimate event ever names a canary subject, nor lists one among a search's results."""
     canaries = set((small_dir / "world" / "canaries.txt").read_text().split())
     assert len(canaries) == preset("small").canaries
-    events = pq.read_table(small_dir / "events.parquet", columns=["event_id", "subject"])
+    events = pq.read_table(small_dir / "events.parquet", columns=["subject", "results"])
     truth = pq.read_table(small_dir / "truth.parquet", columns=["label"])
-    for subject, label in zip(
-        events.column("subject").to_pylist(), truth.column("label").to_pylist(), strict=True
+    for subject, listed, label in zip(
+        events.column("subject").to_pylist(),
+        events.column("results").to_pylist(),
+        truth.column("label").to_pylist(),
+        strict=True,
     ):
         if label == LEGITIMATE:
             assert subject not in canaries
+            assert not canaries.intersection(listed)
+
+
+def test_legitimate_searches_list_the_patient_then_read(small_dir: Path) -> None:
+    """A professional's search lists the patient whose record the session opens next by
+    search, and now and then a namesake too."""
+    events = pq.read_table(small_dir / "events.parquet")
+    truth = pq.read_table(small_dir / "truth.parquet", columns=["label"])
+    rows = [
+        row
+        for row, label in zip(events.to_pylist(), truth.column("label").to_pylist(), strict=True)
+        if label == LEGITIMATE and row["kind"] in ("search", "record_view")
+    ]
+    pending: dict[str, list[str]] = {}
+    checked = 0
+    for row in rows:
+        if row["kind"] == "search":
+            assert 1 <= len(row["results"]) <= row["result_count"]
+            pending[row["session"]] = row["results"]
+        elif row["lookup"] == "search" and row["session"] in pending:
+            assert row["subject"] in pending.pop(row["session"])
+            checked += 1
+    searches = [row for row in rows if row["kind"] == "search"]
+    assert checked > 0.9 * len(searches) > 500
+    assert 0.1 < sum(len(row["results"]) > 1 for row in searches) / len(searches) < 0.5
 
 
 def _digest(directory: Path) -> dict[str, str]:
@@ -193,3 +221,40 @@ def test_sessions_open_with_login_and_close_with_logout(small_dir: Path) -> None
             assert login < first_action, session
         if logout is not None and last_action is not None:
             assert logout > last_action, session
+
+
+def test_treating_doctors_are_standing_and_a_few_change_in_the_period(small_dir: Path) -> None:
+    """Every declared adult's world doctor is declared once, never ended; a few patients
+    change doctor in the period: another doctor's declaration ends then and the world's
+    doctor is declared at that moment."""
+    db = duckdb.connect()
+    db.read_parquet((small_dir / "evidence.parquet").as_posix()).create_view("evidence")
+    db.read_parquet((small_dir / "world" / "subjects.parquet").as_posix()).create_view("subjects")
+    (current, declared) = db.execute(
+        """
+        SELECT count(*) FILTER (WHERE e.ended IS NULL), count(DISTINCT s.subject)
+        FROM subjects s JOIN evidence e
+          ON e.subject = s.subject AND e.account = s.treating_doctor
+             AND e.kind = 'treating_doctor'
+        """
+    ).fetchone() or (0, 0)
+    (with_doctor,) = db.execute(
+        "SELECT count(*) FROM subjects WHERE treating_doctor IS NOT NULL"
+    ).fetchone() or (0,)
+    assert current == declared == with_doctor
+    start = preset("small").start
+    changes = db.execute(
+        """
+        SELECT e.time = e.ended, CAST(e.ended AS DATE), e.account <> s.treating_doctor,
+               (SELECT count(*) FROM evidence d WHERE d.subject = e.subject
+                  AND d.account = e.account AND d.ended IS NULL AND d.time < e.time),
+               (SELECT count(*) FROM evidence n WHERE n.subject = e.subject
+                  AND n.account = s.treating_doctor AND n.ended IS NULL AND n.time = e.time)
+        FROM evidence e JOIN subjects s USING (subject)
+        WHERE e.ended IS NOT NULL
+        """
+    ).fetchall()
+    assert 20 <= len(changes) <= with_doctor // 100
+    for at_once, day, other_doctor, before, after in changes:
+        assert (at_once, other_doctor, before, after) == (True, True, 1, 1)
+        assert 0 <= (day - start).days < preset("small").days

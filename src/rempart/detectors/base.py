@@ -37,6 +37,9 @@ class Finding:
     actions: tuple[Action, ...] = ()
     tighten: float = 1.0
     context: str | None = None
+    warnings: tuple[str, ...] = ()
+    """What came before a successful login that a thief does (failed logins, a stuffing
+    address or wave), for the guard to put in `EventContext.login_warnings`."""
 
     @classmethod
     def challenge(

@@ -1,11 +1,13 @@
 """The unexplained-read budget: the core of Rempart.
 
 Each account may read a bounded number of patients that no care evidence
-explains, per hour, day and week. Explained reads are free. Takeover context
-(new network, rented server, recent password reset, robot timing…) tightens
-the budget multiplicatively, never below a floor (a lower one when the signs
-together are strong: a reset, a new network and browser, at night). When the
-budget is spent, the next unexplained read needs step-up authentication,
+explains, per hour, day and week. Explained reads are free. A search costs
+each unexplained person it listed (`EventContext.unexplained`): their
+identity left as surely as a read's. Takeover context (new network, rented
+server, recent password reset, robot timing…) tightens the budget
+multiplicatively, never below a floor (a lower one when the signs together
+are strong: a reset, a new network and browser, at night). When the budget
+is spent, the next unexplained read (or search) needs step-up authentication,
 which a thief holding only a password and a mailbox cannot pass: this bounds
 what any attacker strategy extracts per account, fast or slow.
 
@@ -44,6 +46,7 @@ __all__ = ["BUDGET_WINDOWS", "UnexplainedBudget"]
 BUDGET_WINDOWS = (Window(3_600, 60), Window(86_400, 900), Window(7 * 86_400, 3_600))
 """The hour, day and week an account's unexplained reads are counted in (`BudgetKeys`)."""
 _NAMES = ("an hour", "24 h", "7 days")
+_HOW = {True: "read", False: "read or listed by a search"}
 
 
 class UnexplainedBudget:
@@ -89,12 +92,14 @@ class UnexplainedBudget:
 
     def score_one(self, context: EventContext) -> Finding | None:
         account = context.event.account
-        if not context.is_read or context.explained or account is None:
+        # An unexplained read costs one; a search, each unexplained person it listed.
+        cost = context.unexplained
+        if not cost or account is None:
             return None
         spent = self._spent(account, context)
         limits = self.limits(context)
         for name, used, limit in zip(_NAMES, spent, limits, strict=True):
-            if used + 1 > limit:
+            if used + cost > limit:
                 why = (
                     f" (tightened: {', '.join(context.tighten_reasons)})"
                     if context.tighten_reasons
@@ -107,11 +112,11 @@ class UnexplainedBudget:
                         detector=self.name,
                         code="unexplained_budget",
                         message=(
-                            f"{int(used) + 1} patients read in {name} with no care evidence; "
-                            f"budget {limit:g}{why}"
+                            f"{int(used) + cost} patients {_HOW[context.is_read]} in {name} "
+                            f"with no care evidence; budget {limit:g}{why}"
                         ),
                         figures={
-                            "unexplained": used + 1,
+                            "unexplained": used + cost,
                             "budget": limit,
                             "tighten": round(context.tighten, 4),
                         },
@@ -121,14 +126,12 @@ class UnexplainedBudget:
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         account = context.event.account
-        if (
-            context.is_read
-            and not context.explained
-            and account is not None
-            and verdict is not Verdict.DENY
-        ):
+        cost = context.unexplained
+        if cost and account is not None and verdict is not Verdict.DENY:
             # The account's count takes every session's reads, a vouched one's too: a thief's
             # session is measured against all that left the account.
-            self.store.add_counts(BudgetKeys.unexplained(account), context.t, BUDGET_WINDOWS)
+            self.store.add_counts(BudgetKeys.unexplained(account), context.t, BUDGET_WINDOWS, cost)
             if context.vouched_since is not None:
-                self.store.add_counts(self._counter(account, context), context.t, BUDGET_WINDOWS)
+                self.store.add_counts(
+                    self._counter(account, context), context.t, BUDGET_WINDOWS, cost
+                )

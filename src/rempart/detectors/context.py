@@ -34,11 +34,21 @@ class EventContext:
     prefix: str
     is_read: bool
     explained: bool
+    unexplained_results: tuple[str, ...] = ()
+    """For a search, the people it listed whom nothing explains (no care evidence at the
+    account or its site, not seen by the account), each once: their identity left too."""
     session: str = ""
     """The account's session as one value (`rempart.stores.keys.session_identity`): its
     session id, or its address and browser when the portal gives none."""
     vouched_since: float | None = None
     """When this session last passed step-up (within the grace period), else None."""
+    broad_asn: bool = False
+    """Whether the address's AS is too broad to tell one network from another."""
+    login_warnings: list[str] = field(default_factory=list)
+    """On a successful login, what came before it that a thief does and an owner rarely does
+    (failed logins on the account in the last day, an address that failed on other accounts
+    this hour, a portal-wide stuffing wave), as short phrases: the guard gathers them from the
+    findings (`Finding.warnings`) for the detectors' learning."""
     weekday: int = -1
     minute: int = -1
     site_open: bool = True
@@ -54,6 +64,12 @@ class EventContext:
     def asn(self) -> int:
         """The address's autonomous system, 0 when the table does not know it."""
         return self.network.asn if self.network else 0
+
+    @property
+    def identity_asn(self) -> int:
+        """The AS as a sign of which network this is: 0 when unknown, or when the AS is a
+        national carrier's or a large cloud's (`NetworkTable.is_broad`), shared by millions."""
+        return 0 if self.broad_asn else self.asn
 
     @property
     def network_kind(self) -> str:
@@ -83,6 +99,14 @@ class EventContext:
     def not_found(self) -> bool:
         """A look-up that returned nobody's data."""
         return self.event.kind is EventKind.RECORD_VIEW and self.event.outcome is Outcome.NOT_FOUND
+
+    @property
+    def unexplained(self) -> int:
+        """People whose identity this event hands out with nothing to explain it: one for an
+        unexplained read, each unexplained person a search listed, else none."""
+        if self.is_read:
+            return 0 if self.explained else 1
+        return len(self.unexplained_results)
 
     def tighten_by(self, factor: float, why: str) -> None:
         """Multiply the account's budget by ``factor`` for this event, saying why."""

@@ -59,6 +59,11 @@ class LoginAttacks:
             fast, slow = store.counts(LoginKeys.account_failures(event.account), now, _ACCOUNT)
             tried = LoginKeys.address_accounts(event.ip)
             others = store.member_count(tried, now) - store.has_member(tried, event.account, now)
+            warnings: list[str] = []
+            if slow:
+                warnings.append(f"{int(slow)} failed logins on the account in 24 h")
+            if others:
+                warnings.append(f"an address that failed on {others} other accounts this hour")
             if fast >= policy.account_failures_15min or slow >= policy.account_failures_day:
                 return Finding.challenge(
                     self.name,
@@ -75,16 +80,10 @@ class LoginAttacks:
                 )
             wave, day = store.counts(LoginKeys.PORTAL_FAILURES, now, _PORTAL)
             threshold = max(policy.wave_min_10min, policy.wave_multiple * day / 144)
-            if wave >= threshold and not knows_network(
-                store, event.account, context.prefix, context.asn, now
-            ):
-                return Finding.challenge(
-                    self.name,
-                    "login_during_stuffing_wave",
-                    f"login from a new network during a stuffing wave: {int(wave)} failed "
-                    f"logins portal-wide in 10 min (threshold {threshold:.0f})",
-                    {"portal_failures_10min": wave, "threshold": threshold},
-                )
+            if wave >= threshold:
+                warnings.append("a stuffing wave")
+            if warnings:
+                return Finding(detector=self.name, warnings=tuple(warnings))
         return None
 
     def _ban(self, context: EventContext, why: str) -> Finding:
@@ -107,5 +106,5 @@ class LoginAttacks:
             store.add_counts(LoginKeys.address_failures(event.ip), now, _ADDRESS)
             store.add_counts(LoginKeys.PORTAL_FAILURES, now, _PORTAL)
             # A typo on the account's own usual line is not stuffing (a pharmacy shares one).
-            if not knows_network(store, event.account, context.prefix, context.asn, now):
+            if not knows_network(store, event.account, context.prefix, context.identity_asn, now):
                 store.add_member(LoginKeys.address_accounts(event.ip), event.account, now, _HOUR)

@@ -9,8 +9,13 @@ which accounts of several sites logged in within a day, each from a network
 new to it: a campaign's servers or proxies, whatever their kind (ranges the
 table labels as a VPN's exits or a mobile carrier's NAT, shared by design,
 apart).
-When the whole portal's unexplained reads in an hour rise well above the
-week's hourly average (many accounts each reading a little), an alert says so.
+When the whole portal's unexplained reads in an hour rise well above that
+hour's usual level (many accounts each reading a little: a campaign spread
+under every account's budget), an alert says so, and for the next hour the
+accounts feeding the surge — those whose unexplained read another sign
+already tightened (a network or browser new to the account, a reset, robot
+timing) — get a much tighter budget: the campaign's accounts, not the
+professionals reading from their usual desk.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ _DAY = 86_400.0
 # Ranges many legitimate users share by design, when the network table says so: a VPN's
 # exits and a mobile carrier's NAT. Unlabelled, they count like any other prefix.
 _SHARED_BY_DESIGN = frozenset({"vpn", "mobile"})
-_PORTAL = (Window(3_600, 60), Window(7 * 86_400, 3_600))
+_HOUR = (Window(3_600, 60),)
+_WEEK = (Window(7 * 86_400, 3_600),)
 
 
 class SharedInfrastructure:
@@ -47,12 +53,32 @@ class SharedInfrastructure:
             surge = self._surge(context)
             if surge is not None:
                 return surge
+            if context.tighten < 1.0 and self.store.get(PopulationKeys.SURGE_ALERTED, context.t):
+                return self._feeding(context)
         if context.account is None:
             return None
+        return self._shared_infrastructure(context)
+
+    def _feeding(self, context: EventContext) -> Finding:
+        """An account feeding a surge: tighter still, with what it shares with the others."""
+        shared = self._shared_infrastructure(context)
+        why = "portal-wide surge of unexplained reads"
+        if shared is None:
+            return Finding(detector=self.name, tighten=self.policy.surge_tighten, context=why)
+        return Finding(
+            detector=self.name,
+            tighten=shared.tighten * self.policy.surge_tighten,
+            context=f"{shared.context}, {why}",
+            reason=shared.reason,
+            actions=shared.actions,
+        )
+
+    def _shared_infrastructure(self, context: EventContext) -> Finding | None:
+        """A shared new prefix, or a hosting operator serving accounts of several sites."""
         shared_prefix = self._shared_prefix(context)
         if shared_prefix is not None:
             return shared_prefix
-        if context.network_kind != "hosting":
+        if context.network_kind != "hosting" or context.account is None:
             return None
         key = PopulationKeys.hosting_sites(context.asn)
         sites = self.store.member_count(key, context.t)
@@ -87,7 +113,7 @@ class SharedInfrastructure:
     def _new_to_account(self, context: EventContext) -> bool:
         account = context.event.account
         return account is not None and not knows_network(
-            self.store, account, context.prefix, context.asn, context.t
+            self.store, account, context.prefix, context.identity_asn, context.t
         )
 
     def _shared_prefix(self, context: EventContext) -> Finding | None:
@@ -116,9 +142,14 @@ class SharedInfrastructure:
 
     def _surge(self, context: EventContext) -> Finding | None:
         """The surge alert if this read, not yet counted, crosses the threshold."""
-        hour, week = self.store.counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _PORTAL)
+        (hour,) = self.store.counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _HOUR)
         hour += 1
-        threshold = max(self.policy.surge_min_hour, self.policy.surge_multiple * week / 168)
+        if hour < self.policy.surge_min_hour:
+            return None
+        (usual,) = self.store.counts(
+            PopulationKeys.portal_unexplained_at(_hour_of_day(context.t)), context.t, _WEEK
+        )
+        threshold = max(self.policy.surge_min_hour, self.policy.surge_multiple * usual / 7)
         if hour < threshold or self.store.get(PopulationKeys.SURGE_ALERTED, context.t) is not None:
             return None
         return Finding(
@@ -128,12 +159,15 @@ class SharedInfrastructure:
                 code="unexplained_surge",
                 message=(
                     f"{int(hour)} unexplained reads portal-wide in the last hour; "
-                    f"threshold {threshold:.0f} ({self.policy.surge_multiple:g}x the week's "
-                    "hourly average)"
+                    f"threshold {threshold:.0f} ({self.policy.surge_multiple:g}x this hour's "
+                    "daily average over the past week); budgets of the accounts feeding it "
+                    "tightened for an hour"
                 ),
                 figures={"unexplained_hour": hour, "threshold": threshold},
             ),
             actions=(Action(kind=ActionKind.ALERT, target="portal"),),
+            tighten=self.policy.surge_tighten if context.tighten < 1.0 else 1.0,
+            context="portal-wide surge of unexplained reads",
         )
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
@@ -141,7 +175,10 @@ class SharedInfrastructure:
             # Read before writing: the guard applies a decision's updates together, at the end.
             if self._surge(context) is not None:
                 self.store.put(PopulationKeys.SURGE_ALERTED, context.t, context.t, 3_600)
-            self.store.add_counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _PORTAL)
+            self.store.add_counts(PopulationKeys.PORTAL_UNEXPLAINED, context.t, _HOUR)
+            self.store.add_counts(
+                PopulationKeys.portal_unexplained_at(_hour_of_day(context.t)), context.t, _WEEK
+            )
         if (
             context.account is not None
             and context.event.kind is EventKind.LOGIN_SUCCESS
@@ -162,3 +199,8 @@ class SharedInfrastructure:
             self.store.add_member(
                 PopulationKeys.hosting_sites(context.asn), context.account.site, context.t, _DAY
             )
+
+
+def _hour_of_day(t: float) -> int:
+    """The UTC hour of the day of event time ``t``."""
+    return int(t // 3_600) % 24

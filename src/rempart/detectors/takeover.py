@@ -8,6 +8,10 @@ tightens the reads of its session too, until that session passes step-up. A
 session that reads without ever having logged in (a stolen session cookie),
 or that moves to another operator mid-session, is challenged outright.
 
+A browser is its family, system and device class
+(`rempart.useragent.browser_key`), not its exact user agent: the owner's
+browser updating to a new version is not a new browser.
+
 Networks and browsers are learned only from events the guard allowed, and
 only once the account is established (active on a few distinct days): a
 brand-new account has no "usual" network to depart from.
@@ -23,10 +27,12 @@ from rempart.networks import UNKNOWN_COUNTRY
 from rempart.policy import Policy
 from rempart.stores.base import StateStore
 from rempart.stores.keys import TakeoverKeys
+from rempart.useragent import browser_key
 
 __all__ = ["TakeoverContext", "knows_network"]
 
 _CHANGES = frozenset({EventKind.PASSWORD_RESET, EventKind.EMAIL_CHANGE, EventKind.MFA_CHANGE})
+_LOOKUPS = frozenset({EventKind.RECORD_VIEW, EventKind.SEARCH})
 _YEAR = 366 * 86_400.0
 _SESSION_TTL = 12 * 3_600.0
 _DAY = 86_400.0
@@ -76,12 +82,17 @@ class TakeoverContext:
         if context.country != UNKNOWN_COUNTRY and context.country not in self._home:
             tighten *= policy.foreign_network
             signs.append(f"connection from {context.country}")
-        if self._established(account, now):
-            if not knows_network(store, account, context.prefix, context.asn, now):
+        session_id = event.session if event.kind in _LOOKUPS else None
+        session = store.get(TakeoverKeys.session(session_id), now) if session_id else None
+        # A session opened from someone else's device carries that to its reads (below), in
+        # place of the per-event new network and browser its login was not taught.
+        carried = session is not None and session[3] < 1.0 and context.vouched_since is None
+        if not carried and self._established(account, now):
+            if not knows_network(store, account, context.prefix, context.identity_asn, now):
                 tighten *= policy.new_network
                 signs.append(f"new network {context.prefix} ({context.operator})")
             if event.user_agent and not store.has_member(
-                TakeoverKeys.browsers(account), event.user_agent, now
+                TakeoverKeys.browsers(account), browser_key(event.user_agent), now
             ):
                 tighten *= policy.new_device
                 signs.append("new browser")
@@ -91,8 +102,7 @@ class TakeoverContext:
             tighten *= policy.credential_change
             signs.append(f"{changed[1].replace('_', ' ')} {minutes:.0f} min earlier")
 
-        if event.kind in (EventKind.RECORD_VIEW, EventKind.SEARCH) and event.session:
-            session = store.get(TakeoverKeys.session(event.session), now)
+        if session_id:
             if session is None and policy.unknown_session != "allow":
                 return Finding(
                     detector=self.name,
@@ -101,7 +111,7 @@ class TakeoverContext:
                         detector=self.name,
                         code="unknown_session",
                         message=(
-                            f"session {event.session[:8]}… reads patients but never logged in "
+                            f"session {session_id[:8]}… reads patients but never logged in "
                             f"(from {context.prefix}, {context.operator})"
                         ),
                     ),
@@ -116,16 +126,46 @@ class TakeoverContext:
                         detector=self.name,
                         code="session_account_mismatch",
                         message=(
-                            f"session {event.session[:8]}… opened by {session[0]} used by {account}"
+                            f"session {session_id[:8]}… opened by {session[0]} used by {account}"
                         ),
                     ),
                 )
-            if session is not None and session[3] < 1.0 and context.vouched_since is None:
+            if (
+                session is not None
+                and session[5] >= policy.new_networks_day
+                and context.vouched_since is None
+            ):
+                # Hopping from one new network to the next (a proxy pool's exits) holds for
+                # the sessions opened that way, until one passes step-up.
+                tighten *= policy.network_hopping
+                signs.append(f"new networks in {session[5]} address blocks that day")
+            if carried:
                 # What the login revealed (a network and browser new to the account) holds for
-                # the session's reads, although the login taught the guard both, until the
-                # session passes step-up.
+                # the session's reads until the session passes step-up.
+                assert session is not None
                 tighten *= float(session[3])
                 signs.append("session opened from a new network and a new browser")
+                if (
+                    session[4]
+                    and context.is_read
+                    and not context.explained
+                    and policy.suspect_session != "allow"
+                ):
+                    return Finding(
+                        detector=self.name,
+                        verdict=Verdict(policy.suspect_session),
+                        reason=Reason(
+                            detector=self.name,
+                            code="suspect_session",
+                            message=(
+                                f"session {session_id[:8]}… opened from a network and a "
+                                f"browser both new to the account, after {session[4]}: its "
+                                "unexplained reads need step-up"
+                            ),
+                        ),
+                        tighten=tighten,
+                        context=", ".join(signs),
+                    )
             if (
                 session is not None
                 and session[1] != context.prefix
@@ -149,6 +189,20 @@ class TakeoverContext:
             return Finding(detector=self.name, tighten=tighten, context=", ".join(signs))
         return None
 
+    def _hops(self, account: str, context: EventContext) -> int:
+        """Address blocks (/16 or /32) of networks new to the account that it logged in from
+        today, this one included.
+
+        A proxy pool's exits are spread over every carrier's blocks all over the country;
+        an owner on the move stays on a few blocks of one carrier. The block, not the AS,
+        so that it holds with no network data, and a national carrier is not one block.
+        """
+        key = TakeoverKeys.new_networks(account)
+        hops = self.store.member_count(key, context.t)
+        if not self.store.has_member(key, _block(context), context.t):
+            hops += 1
+        return hops
+
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         event = context.event
         account = event.account
@@ -164,15 +218,42 @@ class TakeoverContext:
         if verdict is not Verdict.ALLOW:
             return
         if event.kind is EventKind.LOGIN_SUCCESS:
+            novelty = self._novelty(context, account)
+            hops = 0
+            if self._established(account, now) and not knows_network(
+                store, account, context.prefix, context.identity_asn, now
+            ):
+                hops = self._hops(account, context)
+                key = TakeoverKeys.new_networks(account)
+                store.add_member(key, _block(context), now, _DAY)
             if event.session:
+                suspect = self._suspect(context, account) if novelty < 1.0 else ""
                 store.put(
                     TakeoverKeys.session(event.session),
-                    [account, context.prefix, context.asn, self._novelty(context, account)],
+                    [account, context.prefix, context.asn, novelty, suspect, hops],
                     now,
                     _SESSION_TTL,
                 )
-            # A session keeps its login's network (or is challenged when it moves).
-            self.learn_network(context)
+            if (novelty == 1.0 and hops < self.policy.new_networks_day) or not event.session:
+                # A session keeps its login's network (or is challenged when it moves).
+                self.learn_network(context)
+            # Someone else's device, or the networks of an account hopping from one new network
+            # to the next, are learned only once a session proves to be the owner's: a step-up
+            # passed, or a read of the practice's own patient (below).
+        elif context.explained and context.is_read and event.session:
+            session = store.get(TakeoverKeys.session(event.session), now)
+            if (
+                session is not None
+                and (session[3] < 1.0 or session[5] >= self.policy.new_networks_day)
+                and session[0] == account
+            ):
+                store.put(
+                    TakeoverKeys.session(event.session),
+                    [account, session[1], session[2], 1.0, "", 0],
+                    now,
+                    _SESSION_TTL,
+                )
+                self.learn_network(context)
 
     def _novelty(self, context: EventContext, account: str) -> float:
         """The tightening a login carries to its session: below 1 only from a network *and* a
@@ -187,11 +268,24 @@ class TakeoverContext:
         if (
             not user_agent
             or not self._established(account, now)
-            or knows_network(store, account, context.prefix, context.asn, now)
-            or store.has_member(TakeoverKeys.browsers(account), user_agent, now)
+            or knows_network(store, account, context.prefix, context.identity_asn, now)
+            or store.has_member(TakeoverKeys.browsers(account), browser_key(user_agent), now)
         ):
             return 1.0
         return policy.new_network * policy.new_device
+
+    def _suspect(self, context: EventContext, account: str) -> str:
+        """Why a login from someone else's device looks like a thief's: what came just before
+        it (a credential change, failed logins, a stuffing address or wave), else ``""``.
+
+        Alone, a new device is a locum's or a new laptop's; after a reset by e-mail or a run
+        of failures it is what every takeover in the testbed and in 2022 looked like.
+        """
+        changed = self.store.get(TakeoverKeys.credential_change(account), context.t)
+        signs = list(context.login_warnings)
+        if changed is not None:
+            signs.insert(0, f"a {changed[1].replace('_', ' ')}")
+        return ", ".join(signs)
 
     def on_step_up(self, context: EventContext) -> None:
         """The owner passed step-up: the event's network and browser are the account's own.
@@ -217,7 +311,18 @@ class TakeoverContext:
                 store.put(TakeoverKeys.established(account), True, now, 30 * _DAY)
         store.add_member(active_days, today, now, 30 * _DAY)
         store.add_member(TakeoverKeys.networks(account), context.prefix, now, _YEAR)
-        if context.asn:
-            store.add_member(TakeoverKeys.autonomous_systems(account), str(context.asn), now, _YEAR)
+        if context.identity_asn:
+            store.add_member(
+                TakeoverKeys.autonomous_systems(account), str(context.identity_asn), now, _YEAR
+            )
         if context.event.user_agent:
-            store.add_member(TakeoverKeys.browsers(account), context.event.user_agent, now, _YEAR)
+            browser = browser_key(context.event.user_agent)
+            store.add_member(TakeoverKeys.browsers(account), browser, now, _YEAR)
+
+
+def _block(context: EventContext) -> str:
+    """The address's /16 (IPv4) or /32 (IPv6): a carrier's regional block, one allocation."""
+    ip = context.event.ip
+    if ":" in ip:
+        return ":".join(ip.split(":")[:2]) + "::/32"
+    return ".".join(ip.split(".")[:2]) + ".0.0/16"

@@ -19,19 +19,26 @@ from rempart.decision import Action, ActionKind, Decision, Reason, Verdict
 from rempart.detectors import Detector, Finding, StepUpHook, default_detectors
 from rempart.detectors.context import EventContext, local_minute, network_key
 from rempart.events import Event, EventKind
-from rempart.evidence import CareEvidence
+from rempart.evidence import STANDING_KINDS, CareEvidence
 from rempart.guard.knowledge import Knowledge
 from rempart.policy import Policy
 from rempart.stores.base import StateStore
-from rempart.stores.batching import BatchingStore
+from rempart.stores.batching import batching_for
 from rempart.stores.keys import GuardKeys, session_identity
 from rempart.stores.memory import MemoryStore
 
 __all__ = ["Guard"]
 
 _EVIDENCE_TTL = 400 * 86_400.0  # a year of claims, and some
+# A standing relationship holds until a record ends it. Every store entry carries an
+# expiry, so "no end yet" is a century: longer than any relationship, and finite
+# (Redis keeps expiries as numbers it can hand to EXPIRE).
+_STANDING_TTL = 100 * 365 * 86_400.0
 _SEEN_TTL = 400 * 86_400.0
-_LOCK_TTL = 365 * 86_400.0
+# A lock ends when it is lifted, never by time: its entry outlives any event time a
+# datetime can hold (an event dated 9999-12-31 once read a lock as expired and, with
+# the store's lazy expiry, deleted it). Finite, so that Redis can EXPIRE it.
+_LOCK_TTL = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 _LOOKUPS = frozenset({EventKind.RECORD_VIEW, EventKind.SEARCH})
 _RANK = {Verdict.ALLOW: 0, Verdict.CHALLENGE: 1, Verdict.DENY: 2}
 
@@ -41,6 +48,19 @@ def _refusal(event: Event, code: str, message: str, figures: dict[str, float]) -
     reason = Reason(detector="guard", code=code, message=message, figures=figures)
     return Decision(
         event_id=event.event_id, verdict=Verdict.DENY, reasons=(reason,), time=event.time
+    )
+
+
+def _tightened(context: EventContext) -> Reason:
+    """Why an allowed unexplained read's budget was tighter than the account's own."""
+    return Reason(
+        detector="guard",
+        code="budget_tightened",
+        message=(
+            f"allowed within a budget tightened x{context.tighten:.3g}: "
+            + ", ".join(context.tighten_reasons)
+        ),
+        figures={"tighten": round(context.tighten, 4)},
     )
 
 
@@ -60,8 +80,9 @@ class Guard:
         detectors: Sequence[Detector] | None = None,
     ) -> None:
         self.knowledge = knowledge
-        # Detectors read the store as it stands; each decision's updates reach it together.
-        self.store = BatchingStore(store if store is not None else MemoryStore())
+        # Detectors read the store as it stands; each decision's updates reach it together
+        # (one batch per thread over a thread-safe store such as Redis).
+        self.store = batching_for(store if store is not None else MemoryStore())
         self.policy = policy or Policy.default()
         self.detectors: list[Detector] = list(
             detectors
@@ -74,8 +95,17 @@ class Guard:
     # -- care evidence -------------------------------------------------------------
 
     def observe(self, evidence: CareEvidence) -> None:
-        """Remember that ``evidence`` explains reads of its subject by its account or site."""
+        """Remember that ``evidence`` explains reads of its subject by its account or site.
+
+        Dated evidence explains them for 400 days. A standing relationship
+        (`rempart.evidence.STANDING_KINDS`) is kept apart and explains them
+        until it ends: a record with ``ended`` holds it until then, or takes
+        it out at once when ``ended`` is not after the record's time.
+        """
         now = evidence.time.timestamp()
+        if evidence.kind in STANDING_KINDS:
+            self._hold(evidence, now)
+            return
         if evidence.account is not None:
             self.store.add_member(
                 GuardKeys.account_evidence(evidence.account), evidence.subject, now, _EVIDENCE_TTL
@@ -85,16 +115,52 @@ class Guard:
                 GuardKeys.site_evidence(evidence.site), evidence.subject, now, _EVIDENCE_TTL
             )
 
+    def _hold(self, relationship: CareEvidence, now: float) -> None:
+        """Keep a standing relationship until it ends, or end it."""
+        ended = relationship.ended
+        until = now + _STANDING_TTL if ended is None else ended.timestamp()
+        keys = []
+        if relationship.account is not None:
+            keys.append(GuardKeys.account_standing(relationship.account))
+        if relationship.site is not None:
+            keys.append(GuardKeys.site_standing(relationship.site))
+        for key in keys:
+            if until > now:
+                # Re-adding restarts the member's expiry: an end moves it to ``ended``.
+                self.store.add_member(key, relationship.subject, now, until - now)
+            else:
+                self.store.remove_member(key, relationship.subject, now)
+
     def _explained(self, event: Event, site: str | None, now: float) -> bool:
         subject = event.subject
         account = event.account
         if subject is None or account is None:
             return False
+        return self._explains(account, site, subject, now)
+
+    def _explains(self, account: str, site: str | None, subject: str, now: float) -> bool:
+        """Whether care evidence or an earlier allowed read by ``account`` explains ``subject``."""
         store = self.store
+        # Most explained reads stop at the first checks; standing relationships come last,
+        # the site's (a pharmacy's regular patients) after the account's (a treating doctor).
         return (
             store.has_member(GuardKeys.account_evidence(account), subject, now)
             or (site is not None and store.has_member(GuardKeys.site_evidence(site), subject, now))
             or store.has_member(GuardKeys.seen(account), subject, now)
+            or store.has_member(GuardKeys.account_standing(account), subject, now)
+            or (site is not None and store.has_member(GuardKeys.site_standing(site), subject, now))
+        )
+
+    def _unexplained_results(self, event: Event, site: str | None, now: float) -> tuple[str, ...]:
+        """The people a search listed whom nothing explains, each once (at most 20,
+        `rempart.events.RESULTS_MAX`)."""
+        account = event.account
+        if account is None:
+            return ()
+        return tuple(
+            subject
+            for subject in dict.fromkeys(event.results)
+            if not self._explains(account, site, subject, now)
         )
 
     # -- decisions ------------------------------------------------------------------
@@ -106,16 +172,22 @@ class Guard:
         account = knowledge.accounts.get(event.account) if event.account else None
         site = knowledge.sites.get(account.site) if account else None
         is_read = event.is_read
+        network = knowledge.networks.lookup(event.ip)
         context = EventContext(
             event=event,
             t=now,
             account=account,
             site=site,
-            network=knowledge.networks.lookup(event.ip),
+            network=network,
+            broad_asn=network is not None and knowledge.networks.is_broad(network.asn),
             prefix=network_key(event.ip),
             is_read=is_read,
             explained=is_read and self._explained(event, account.site if account else None, now),
         )
+        if event.results:  # only a successful search lists people (`Event`)
+            context.unexplained_results = self._unexplained_results(
+                event, account.site if account else None, now
+            )
         if event.account is not None:
             # No session id (an API client): the address and browser stand for the device.
             context.session = session_identity(
@@ -143,6 +215,8 @@ class Guard:
                 findings.append(finding)
                 if finding.tighten < 1.0:
                     context.tighten_by(finding.tighten, finding.context or detector.name)
+                if finding.warnings:
+                    context.login_warnings.extend(finding.warnings)
         verdict = Verdict.ALLOW
         actions: list[Action] = []
         reasons: list[Reason] = []
@@ -154,16 +228,22 @@ class Guard:
                 finding.verdict is not Verdict.ALLOW or finding.actions
             ):
                 reasons.append(finding.reason)
+        if verdict is Verdict.ALLOW and context.tighten < 1.0 and context.unexplained:
+            # Let through, but within a budget the context tightened: say why, for the analyst.
+            reasons.append(_tightened(context))
         self.store.begin()
         try:
             if actions:
                 self._apply(actions, context, reasons)
             for detector in self.detectors:
                 detector.learn_one(context, verdict)
-            if verdict is Verdict.ALLOW and context.is_read and event.account and event.subject:
-                self.store.add_member(
-                    GuardKeys.seen(event.account), event.subject, context.t, _SEEN_TTL
-                )
+            if verdict is Verdict.ALLOW and event.account:
+                if context.is_read and event.subject:
+                    self.store.add_member(
+                        GuardKeys.seen(event.account), event.subject, context.t, _SEEN_TTL
+                    )
+                elif event.results:
+                    self._remember_listed(event.account, context)
         finally:
             self.store.commit()
         return Decision(
@@ -173,6 +253,14 @@ class Guard:
             reasons=tuple(reasons),
             time=event.time,
         )
+
+    def _remember_listed(self, account: str, context: EventContext) -> None:
+        """The people an allowed search listed are seen by the account, as a read's subject is.
+
+        The unexplained ones were counted once in the budget: reading one afterwards is free.
+        """
+        for subject in dict.fromkeys(context.event.results):
+            self.store.add_member(GuardKeys.seen(account), subject, context.t, _SEEN_TTL)
 
     def _enforced(self, context: EventContext) -> Decision | None:
         """A standing lock on the account or ban on the address refuses the event."""
@@ -237,6 +325,8 @@ class Guard:
                 detector.on_step_up(context)
             if context.is_read and account and event.subject:
                 self.store.add_member(GuardKeys.seen(account), event.subject, now, _SEEN_TTL)
+            if account and event.results:
+                self._remember_listed(account, context)
             return Decision(
                 event_id=event.event_id,
                 verdict=Verdict.ALLOW,

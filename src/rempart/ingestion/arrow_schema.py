@@ -1,8 +1,8 @@
 """The canonical Arrow form of events and care evidence, and conversions to and from records.
 
 Columns follow the struct's fields in order. Times are
-``timestamp[us, tz=UTC]``; enums are their string values; ``categories`` is
-``list<string>``; a column is null exactly where the struct holds ``None``,
+``timestamp[us, tz=UTC]``; enums are their string values; ``categories`` and
+``results`` are ``list<string>``; a column is null exactly where the struct holds ``None``,
 and the columns whose field cannot be ``None`` are declared non-nullable.
 Arrow to records goes through ``msgspec.convert``, so a row is validated
 exactly as a JSON line would be.
@@ -68,6 +68,7 @@ _EVENT_FIELDS: Final[list[pa.Field[Any]]] = [
     pa.field("result_count", pa.int32()),
     pa.field("subject_department", pa.string()),
     pa.field("birth_date_match", pa.bool_()),
+    pa.field("results", pa.list_(pa.string()), nullable=False),
 ]
 EVENT_ARROW_SCHEMA: Final = pa.schema(_EVENT_FIELDS)
 """`rempart.events.Event` as Arrow columns."""
@@ -78,6 +79,7 @@ _EVIDENCE_FIELDS: Final[list[pa.Field[Any]]] = [
     pa.field("subject", pa.string(), nullable=False),
     pa.field("account", pa.string()),
     pa.field("site", pa.string()),
+    pa.field("ended", _TIME),
 ]
 EVIDENCE_ARROW_SCHEMA: Final = pa.schema(_EVIDENCE_FIELDS)
 """`rempart.evidence.CareEvidence` as Arrow columns."""

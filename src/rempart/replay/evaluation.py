@@ -12,12 +12,17 @@ gives the patients exposed (distinct subjects whose data reached the
 attacker), the time to first detection (first non-allow decision or alert on
 one of its events), the time to containment (from an attacker's first
 look-up to the refusal after which none of its look-ups succeeds; the worst
-attacker), and the accounts contained. For legitimate traffic: challenges per
-1,000 professional-days, denied events and locked accounts, with the hard
-cases broken out. Owners of taken-over accounts are left out of friction from
-the attacker's first *successful* event on (a login that worked, a read):
-locking their account is the right answer. A failed spray login does not
-make an account taken over, so its owner's friction still counts.
+attacker), and the accounts contained. A patient is exposed by an allowed
+read of their record or by an allowed search that listed them (their
+identity left): ``exposed`` and ``exposed_per_account_week_max`` count each
+person once whichever way; ``reads_allowed`` counts record views only, and
+``lookups`` counts record views and the searches that listed people. For
+legitimate traffic: challenges per 1,000 professional-days, denied events
+and locked accounts, with the hard cases broken out. Owners of taken-over
+accounts are left out of friction from the attacker's first *successful*
+event on (a login that worked, a read): locking their account is the right
+answer. A failed spray login does not make an account taken over, so its
+owner's friction still counts.
 
 Detection counts only within `DETECTION_HORIZON_S` of an attacker's first
 event: ``attackers_detected`` and ``detection_s_worst`` say how many were
@@ -360,7 +365,8 @@ def _count_attack(
         attacker.first_detection_any = now
         if now - attacker.first_event <= DETECTION_HORIZON_S:
             attacker.first_detection = now
-    if event.kind is not EventKind.RECORD_VIEW:
+    # A search that listed people is a look-up too: their identities left through it.
+    if event.kind is not EventKind.RECORD_VIEW and not event.results:
         return
     attacker.lookups += 1
     if attacker.first_lookup is None:
@@ -374,6 +380,8 @@ def _count_attack(
     if event.is_read and event.subject is not None:
         attacker.reads_allowed += 1
         attacker.exposures.append((event.account or "", now, event.subject))
+    for subject in event.results:  # someone listed, then read, is one person exposed
+        attacker.exposures.append((event.account or "", now, subject))
 
 
 def _weekly_max(exposures: list[tuple[str, float, str]]) -> int:

@@ -4,9 +4,10 @@ They are generated from the msgspec types (`rempart.service.bodies`), as
 the published record schema is (`rempart.schema`). Two components say more
 than the types' field list: `Event` and `CareEvidence` also check fields
 against each other in ``__post_init__`` (an account for a login, a subject
-and categories for a successful record view, an IP address…), and an API
-spec that left those rules out would call requests valid that the API
-refuses. `components` spells those rules as ``anyOf`` branches, one per
+and categories for a successful record view, people listed only by a
+successful search and never more than its ``result_count``, an IP
+address…), and an API spec that left those rules out would call requests
+valid that the API refuses. `components` spells those rules as ``anyOf`` branches, one per
 shape of valid record; the schemathesis suite checks that the API accepts
 every request the spec calls valid and refuses every other.
 
@@ -23,7 +24,8 @@ from typing import Any, Final
 
 import msgspec
 
-from rempart.events import EventKind, Outcome
+from rempart.events import RESULTS_MAX, EventKind, Outcome
+from rempart.evidence import STANDING_KINDS, EvidenceKind
 from rempart.service.bodies import REQUEST_TYPES, RESPONSE_TYPES
 
 __all__ = ["IP_ADDRESS", "components", "ref"]
@@ -38,6 +40,8 @@ _IDENTIFIER: Final[dict[str, Any]] = {"type": "string", "minLength": 1, "maxLeng
 _READS: Final = (EventKind.SEARCH, EventKind.RECORD_VIEW)
 _ACCOUNT_KINDS: Final = tuple(kind.value for kind in EventKind if kind not in _READS)
 _UNSUCCESSFUL: Final = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.SUCCESS)
+_STANDING: Final = tuple(kind.value for kind in EvidenceKind if kind in STANDING_KINDS)
+_DATED: Final = tuple(kind.value for kind in EvidenceKind if kind not in STANDING_KINDS)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -73,6 +77,7 @@ def _event(base: dict[str, Any]) -> dict[str, Any]:
     enum = {"type": "string", "enum": None}
     lookup = ref("Lookup")
     pseudonym = base["properties"]["subject"]["anyOf"][0]
+    nobody = {"type": "array", "maxItems": 0}
     return {
         "title": base["title"],
         "description": base["description"],
@@ -84,15 +89,19 @@ def _event(base: dict[str, Any]) -> dict[str, Any]:
                 kind={**enum, "enum": list(_ACCOUNT_KINDS)},
                 account=_IDENTIFIER,
                 subject={"type": "null"},
+                results=nobody,
             ),
-            # A search: an account and a look-up.
-            _branch(
-                base,
-                ("account", "lookup"),
-                kind={**enum, "enum": [EventKind.SEARCH.value]},
-                account=_IDENTIFIER,
-                lookup=lookup,
-            ),
+            # A search: an account and a look-up; the people listed, if any, as `_results` says.
+            {
+                **_branch(
+                    base,
+                    ("account", "lookup"),
+                    kind={**enum, "enum": [EventKind.SEARCH.value]},
+                    account=_IDENTIFIER,
+                    lookup=lookup,
+                ),
+                "allOf": _results(nobody),
+            },
             # A record view that returned nothing.
             _branch(
                 base,
@@ -101,6 +110,7 @@ def _event(base: dict[str, Any]) -> dict[str, Any]:
                 account=_IDENTIFIER,
                 lookup=lookup,
                 outcome={**enum, "enum": list(_UNSUCCESSFUL)},
+                results=nobody,
             ),
             # A successful record view: whose data, and which categories.
             _branch(
@@ -112,18 +122,57 @@ def _event(base: dict[str, Any]) -> dict[str, Any]:
                 outcome={**enum, "enum": [Outcome.SUCCESS.value]},
                 subject=pseudonym,
                 categories={**base["properties"]["categories"], "minItems": 1},
+                results=nobody,
             ),
         ],
     }
 
 
+def _results(nobody: dict[str, Any]) -> list[dict[str, Any]]:
+    """A search's rules on ``results``: listed only on success, never more than ``result_count``.
+
+    A field absent from the request satisfies a ``properties`` rule, as the
+    struct's defaults do (``outcome`` success, no ``result_count``). The count
+    rule spells each ``result_count`` under `RESULTS_MAX` as its own branch.
+    """
+    counted: dict[str, Any] = {"anyOf": [{"type": "null"}, {"minimum": RESULTS_MAX}]}
+    return [
+        {
+            "anyOf": [
+                {"properties": {"results": nobody}},
+                {"properties": {"outcome": {"const": Outcome.SUCCESS.value}}},
+            ]
+        },
+        {
+            "anyOf": [
+                {"properties": {"result_count": counted}},
+                *(
+                    {
+                        "properties": {
+                            "result_count": {"const": count},
+                            "results": {"maxItems": count},
+                        }
+                    }
+                    for count in range(RESULTS_MAX)
+                ),
+            ]
+        },
+    ]
+
+
 def _care_evidence(base: dict[str, Any]) -> dict[str, Any]:
-    """`CareEvidence` with its rule: an account, a site, or both."""
+    """`CareEvidence` with its rules: an account, a site, or both; ``ended`` on standing kinds."""
+    kinds = {"type": "string", "enum": None}
+    shapes: tuple[dict[str, Any], ...] = (
+        {"kind": {**kinds, "enum": list(_DATED)}, "ended": {"type": "null"}},
+        {"kind": {**kinds, "enum": list(_STANDING)}},
+    )
     return {
         "title": base["title"],
         "description": base["description"],
         "anyOf": [
-            _branch(base, ("account",), account=_IDENTIFIER),
-            _branch(base, ("site",), site=_IDENTIFIER),
+            _branch(base, (holder,), **{holder: _IDENTIFIER}, **shape)
+            for holder in ("account", "site")
+            for shape in shapes
         ],
     }

@@ -16,9 +16,9 @@ class Window(NamedTuple):
 
 
 class Write(NamedTuple):
-    """One deferred update: ``add_counts``, ``add_member`` or ``put``, with its arguments."""
+    """One deferred update: ``add_counts``, ``add_member``, ``remove_member`` or ``put``."""
 
-    method: Literal["add_counts", "add_member", "put"]
+    method: Literal["add_counts", "add_member", "remove_member", "put"]
     args: tuple[Any, ...]
 
 
@@ -41,6 +41,10 @@ class StateStore(Protocol):
 
     def add_member(self, key: str, member: str, now: float, ttl: float) -> bool:
         """Add ``member`` to the set ``key`` until ``now + ttl``; True when it was absent."""
+        ...
+
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        """Take ``member`` out of the set ``key`` at once; True when it was there, unexpired."""
         ...
 
     def has_member(self, key: str, member: str, now: float) -> bool:

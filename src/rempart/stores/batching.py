@@ -22,20 +22,32 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from rempart.stores.base import StateStore, Window, Write
 
-__all__ = ["BatchingStore"]
+__all__ = ["BatchingStore", "ConcurrentBatchingStore", "batching_for"]
+
+
+def batching_for(store: StateStore) -> BatchingStore:
+    """A `BatchingStore` over ``store``: one batch per thread when ``store`` is ``concurrent``.
+
+    Chosen once, so that a guard over a `MemoryStore` (not thread-safe,
+    called under its caller's lock) pays nothing for threads it never has.
+    """
+    if getattr(store, "concurrent", False):
+        return ConcurrentBatchingStore(store)
+    return BatchingStore(store)
 
 
 class BatchingStore:
     """A `StateStore` whose updates can be held back and applied as one batch.
 
     While a batch is open, ``add_counts`` returns no totals (an empty tuple)
-    and ``add_member`` returns True: callers that learn must not depend on
-    them.
+    and ``add_member`` and ``remove_member`` return True: callers that learn
+    must not depend on them.
     """
 
     def __init__(self, store: StateStore) -> None:
@@ -69,6 +81,12 @@ class BatchingStore:
             return True
         return self.store.add_member(key, member, now, ttl)
 
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        if self._pending is not None:
+            self._pending.append(Write("remove_member", (key, member, now)))
+            return True
+        return self.store.remove_member(key, member, now)
+
     def has_member(self, key: str, member: str, now: float) -> bool:
         return self.store.has_member(key, member, now)
 
@@ -92,3 +110,25 @@ class BatchingStore:
 
     def restore(self, data: bytes) -> None:
         self.store.restore(data)
+
+
+class ConcurrentBatchingStore(BatchingStore):
+    """A `BatchingStore` whose batch is the calling thread's own.
+
+    Over a thread-safe store (`RedisStore`), one guard then serves many
+    threads at once: each decision's updates are held back and applied on
+    its own, and no lock is held while the store answers.
+    """
+
+    def __init__(self, store: StateStore) -> None:
+        self._batches = threading.local()
+        super().__init__(store)
+
+    @property
+    def _pending(self) -> list[Write] | None:
+        pending: list[Write] | None = getattr(self._batches, "pending", None)
+        return pending
+
+    @_pending.setter
+    def _pending(self, value: list[Write] | None) -> None:
+        self._batches.pending = value

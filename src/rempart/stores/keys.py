@@ -93,7 +93,7 @@ class TakeoverKeys:
 
     @staticmethod
     def browsers(account: str) -> str:
-        """The set of user agents ``account`` has used."""
+        """The set of browsers (`rempart.useragent.browser_key`) ``account`` has used."""
         return "takeover.browsers:" + account
 
     @staticmethod
@@ -105,6 +105,11 @@ class TakeoverKeys:
     def established(account: str) -> str:
         """Set once ``account`` has been active on enough distinct days."""
         return "takeover.established:" + account
+
+    @staticmethod
+    def new_networks(account: str) -> str:
+        """The /16 (or /32) blocks of networks new to ``account`` it logged in from today."""
+        return "takeover.new_networks:" + account
 
     @staticmethod
     def credential_change(account: str) -> str:
@@ -186,9 +191,14 @@ class PopulationKeys:
     __slots__ = ()
 
     PORTAL_UNEXPLAINED: Final = "population.portal_unexplained"
-    """Unexplained reads portal-wide, counted over an hour and a week."""
+    """Unexplained reads portal-wide, counted over the last hour."""
     SURGE_ALERTED: Final = "population.surge_alerted"
-    """Set for an hour once the portal-wide surge alert was raised."""
+    """Set for an hour once the portal-wide surge alert was raised: the surge is on."""
+
+    @staticmethod
+    def portal_unexplained_at(hour: int) -> str:
+        """Unexplained reads portal-wide in UTC hour ``hour`` of each day, over a week."""
+        return "population.portal_unexplained_at:" + str(hour)
 
     @staticmethod
     def hosting_sites(asn: int) -> str:
@@ -259,13 +269,23 @@ class GuardKeys:
 
     @staticmethod
     def account_evidence(account: str) -> str:
-        """The set of patients care evidence ties to ``account``."""
+        """The set of patients dated care evidence (a claim, a card read…) ties to ``account``."""
         return "guard.account_evidence:" + account
 
     @staticmethod
     def site_evidence(site: str) -> str:
-        """The set of patients care evidence ties to ``site``."""
+        """The set of patients dated care evidence ties to ``site``."""
         return "guard.site_evidence:" + site
+
+    @staticmethod
+    def account_standing(account: str) -> str:
+        """The set of patients a standing relationship ties to ``account``, until it ends."""
+        return "guard.account_standing:" + account
+
+    @staticmethod
+    def site_standing(site: str) -> str:
+        """The set of patients a standing relationship ties to ``site``, until it ends."""
+        return "guard.site_standing:" + site
 
     @staticmethod
     def seen(account: str) -> str:

@@ -1,5 +1,15 @@
 """The in-process state store: dictionaries with expiry and a bound on the number of keys.
 
+Memory is bounded two ways. Expired keys are swept as the store is written:
+each write looks at the few entries due soonest (an expiry heap, at most
+`SWEEP_PER_WRITE` of them) and drops those expired at the write's time, so
+the work per call is bounded and a flood of short-lived keys (failed logins
+from ever-new accounts and addresses) leaves no expired key behind once
+time moves on. And at most ``max_keys`` keys are held: beyond, the least
+recently written are evicted. A key costs roughly 1 KB (a counter's rolling
+windows are the heaviest; ``tests/stores/test_memory_store.py`` measures
+it), so ``max_keys`` sets the bound: about 1 GB per million keys.
+
 >>> from rempart.stores.base import Window, Write
 >>> store = MemoryStore(max_keys=1_000)
 >>> hour = Window(3600, 60)
@@ -13,8 +23,9 @@ False
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -22,9 +33,12 @@ from rempart.errors import ConfigError
 from rempart.stores.base import Window, Write
 from rempart.windows import RollingCount
 
-__all__ = ["MemoryStore"]
+__all__ = ["SWEEP_PER_WRITE", "MemoryStore"]
 
 _NEVER = float("inf")
+
+SWEEP_PER_WRITE: Final = 4
+"""Entries of the expiry heap a write looks at, at most: each write adds at most one."""
 
 
 class MemoryStore:
@@ -40,10 +54,14 @@ class MemoryStore:
         if max_keys < 1:
             raise ConfigError("max_keys", "a positive integer", max_keys)
         self.max_keys = max_keys
-        # key -> [expiry, payload]; dict order is write order (oldest first).
+        # key -> [expiry, payload, armed]; dict order is write order (oldest first).
+        # ``armed`` is the time of the key's item in the expiry heap: an item whose time
+        # is not its key's ``armed`` is stale (the key was rewritten or deleted).
         self._entries: dict[str, list[Any]] = {}
+        self._expiries: list[tuple[float, str]] = []
         self._horizons: dict[tuple[Window, ...], float] = {}
         self.evictions = 0
+        self.swept = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -57,14 +75,52 @@ class MemoryStore:
             return None
         return entry[1]
 
-    def _write(self, key: str, payload: Any, expiry: float) -> None:
+    def _write(self, key: str, payload: Any, expiry: float, now: float) -> None:
         entries = self._entries
-        entries.pop(key, None)
-        entries[key] = [expiry, payload]
+        previous = entries.pop(key, None)
+        if previous is not None and previous[2] <= expiry:
+            # Its heap item comes first; when it does, it is re-armed at the real expiry.
+            entries[key] = [expiry, payload, previous[2]]
+        else:
+            entries[key] = [expiry, payload, expiry]
+            if expiry != _NEVER:
+                heapq.heappush(self._expiries, (expiry, key))
+                # Stale items of evicted or deleted keys: rebuilt once they outnumber the keys.
+                if len(self._expiries) > 2 * len(entries) + 1_024:
+                    self._rearm()
         if len(entries) > self.max_keys:
             oldest = next(iter(entries))
             del entries[oldest]
             self.evictions += 1
+        heap = self._expiries
+        if heap and heap[0][0] <= now:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        """Drop the keys expired at ``now`` among the few due soonest (bounded work)."""
+        heap, entries = self._expiries, self._entries
+        for _ in range(SWEEP_PER_WRITE):
+            if not heap or heap[0][0] > now:
+                return
+            armed, key = heapq.heappop(heap)
+            entry = entries.get(key)
+            if entry is None or entry[2] != armed:
+                continue  # stale: the key is gone, or another item stands for it
+            if entry[0] <= now:
+                del entries[key]
+                self.swept += 1
+            else:  # written since with a later expiry: wait for that one
+                entry[2] = entry[0]
+                heapq.heappush(heap, (entry[0], key))
+
+    def _rearm(self) -> None:
+        """One heap item per key, at its expiry (keys that never expire have none)."""
+        self._expiries = [
+            (entry[0], key) for key, entry in self._entries.items() if entry[0] != _NEVER
+        ]
+        heapq.heapify(self._expiries)
+        for entry in self._entries.values():
+            entry[2] = entry[0]
 
     def add_counts(
         self, key: str, now: float, windows: tuple[Window, ...], amount: float = 1.0
@@ -78,7 +134,7 @@ class MemoryStore:
         if horizon is None:
             # The newest bucket still counts until period + resolution after its start.
             horizon = self._horizons[windows] = max(w.period + w.resolution for w in windows)
-        self._write(key, counters, now + horizon)
+        self._write(key, counters, now + horizon, now)
         return tuple(counter.total(now) for counter in counters)
 
     def counts(self, key: str, now: float, windows: tuple[Window, ...]) -> tuple[float, ...]:
@@ -101,8 +157,17 @@ class MemoryStore:
         previous = members.get(member)
         members[member] = until
         # Always rewrite, so the set counts as recently written for eviction.
-        self._write(key, members, expiry)
+        self._write(key, members, expiry, now)
         return previous is None or previous <= now
+
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        members: dict[str, float] | None = self._live(key, now)
+        if members is None:
+            return False
+        expiry = members.pop(member, None)
+        if not members:
+            del self._entries[key]
+        return expiry is not None and expiry > now
 
     def has_member(self, key: str, member: str, now: float) -> bool:
         members: dict[str, float] | None = self._live(key, now)
@@ -129,11 +194,11 @@ class MemoryStore:
         return self._live(key, now)
 
     def put(self, key: str, value: Any, now: float, ttl: float) -> None:
-        self._write(key, value, now + ttl)
+        self._write(key, value, now + ttl, now)
 
     def snapshot(self) -> bytes:
         state = []
-        for key, (expiry, payload) in self._entries.items():
+        for key, (expiry, payload, _) in self._entries.items():
             if isinstance(payload, list) and payload and isinstance(payload[0], RollingCount):
                 state.append([key, expiry, "w", [c.to_state() for c in payload]])
             elif isinstance(payload, dict):
@@ -147,7 +212,8 @@ class MemoryStore:
         entries: dict[str, list[Any]] = {}
         for key, expiry, kind, payload in decoded["entries"]:
             if kind == "w":
-                entries[key] = [expiry, [RollingCount.from_state(s) for s in payload]]
+                entries[key] = [expiry, [RollingCount.from_state(s) for s in payload], expiry]
             else:
-                entries[key] = [expiry, payload]
+                entries[key] = [expiry, payload, expiry]
         self._entries = entries
+        self._rearm()

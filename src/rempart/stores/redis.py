@@ -35,6 +35,17 @@ event-time expiry; a replay runs faster than the wall clock, so it is never cut
 short either. Only a store left idle beyond its entries' lifetimes plus the
 margin is emptied by Redis itself, which is the point.
 
+Calls are bounded in time. A client made by `bounded_client` (what the
+store makes from a URL) gives up after ``timeout`` seconds on connecting and
+on every read, and never retries by itself: redis-py's default client retries
+three times with exponential back-off, so that one call to a hung server
+(SIGSTOP) took eight seconds. Wrapped in a `ResilientStore`, a failed call
+opens the circuit at once and the service answers by its outage mode.
+
+The store holds no lock and the client's connection pool is thread-safe, so
+many threads may call one store at once (``concurrent`` is True): a
+decision waiting on Redis never holds another one up.
+
 Usage (needs a Redis server)::
 
     store = RedisStore(url="redis://127.0.0.1:6379/0", prefix="rempart:")
@@ -44,15 +55,23 @@ Usage (needs a Redis server)::
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import msgspec
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from rempart.errors import ConfigError
 from rempart.stores.base import Window, Write
 
-__all__ = ["WALL_CLOCK_MARGIN", "RedisStore"]
+__all__ = ["DEFAULT_TIMEOUT", "WALL_CLOCK_MARGIN", "RedisStore", "bounded_client"]
+
+DEFAULT_TIMEOUT: Final = 0.1
+"""Seconds a call to Redis may take (connecting, then each read) before it counts as failed.
+
+A loopback or LAN round trip takes well under a millisecond; a hundred times
+that leaves room for a busy server without letting a hung one hold a decision up."""
 
 WALL_CLOCK_MARGIN = 86_400
 """Seconds added to every key's Redis ``EXPIRE`` beyond its event-time lifetime."""
@@ -191,6 +210,16 @@ return 1
 """
 )
 
+# KEYS[1] sorted set; ARGV: now, member. Returns 1 when the member was there, unexpired.
+# The key keeps its wall-clock bound: an emptied sorted set is deleted by Redis itself.
+_REMOVE_MEMBER = """
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not expiry then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+if tonumber(expiry) > tonumber(ARGV[1]) then return 1 end
+return 0
+"""
+
 # KEYS[1] sorted set; ARGV: now.
 _MEMBER_COUNT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -219,6 +248,23 @@ redis.call('EXPIRE', KEYS[1], wall_ttl(ttl, tonumber(ARGV[4])))
 )
 
 
+def bounded_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
+    """A client of ``url`` whose every call fails within about ``timeout`` seconds.
+
+    Connecting and each read give up after ``timeout``; nothing is retried
+    (the caller's circuit breaker decides what to do next).
+    """
+    if not timeout > 0:
+        raise ConfigError("timeout", "a positive number of seconds", timeout)
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+    )
+
+
 def _window_args(windows: tuple[Window, ...]) -> list[float]:
     return [number for window in windows for number in (window.period, window.resolution)]
 
@@ -237,7 +283,12 @@ class RedisStore:
         url: the Redis URL used when no client is given.
         prefix: the start of every key this store writes; stores with different
             prefixes share a database without seeing each other.
+        timeout: seconds each call may take, for the client made from ``url``
+            (`bounded_client`); a given client keeps its own settings.
     """
+
+    concurrent: Final = True
+    """Safe to call from many threads at once (the client's pool is)."""
 
     def __init__(
         self,
@@ -245,9 +296,10 @@ class RedisStore:
         *,
         url: str = "redis://127.0.0.1:6379/0",
         prefix: str = "rempart:",
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if client is None:
-            client = redis.Redis.from_url(url)
+            client = bounded_client(url, timeout)
         elif client.get_connection_kwargs().get("decode_responses"):
             # Values are msgpack bytes: decoding them as text would corrupt them.
             raise ConfigError("client", "a Redis client with decode_responses=False", client)
@@ -256,6 +308,7 @@ class RedisStore:
         self._add_counts = client.register_script(_ADD_COUNTS)
         self._counts = client.register_script(_COUNTS)
         self._add_member = client.register_script(_ADD_MEMBER)
+        self._remove_member = client.register_script(_REMOVE_MEMBER)
         self._member_count = client.register_script(_MEMBER_COUNT)
         self._get = client.register_script(_GET)
         self._put = client.register_script(_PUT)
@@ -281,6 +334,10 @@ class RedisStore:
             keys=[f"{self.prefix}s:{key}"], args=[now, ttl, member, WALL_CLOCK_MARGIN]
         )
         return bool(added)
+
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        removed = self._remove_member(keys=[f"{self.prefix}s:{key}"], args=[now, member])
+        return bool(removed)
 
     def has_member(self, key: str, member: str, now: float) -> bool:
         expiry = cast("float | None", self.client.zscore(f"{self.prefix}s:{key}", member))
@@ -318,6 +375,9 @@ class RedisStore:
                     args=[now, ttl, member, WALL_CLOCK_MARGIN],
                     client=pipe,
                 )
+            elif write.method == "remove_member":
+                key, member, now = write.args
+                self._remove_member(keys=[f"{self.prefix}s:{key}"], args=[now, member], client=pipe)
             else:
                 key, value, now, ttl = write.args
                 self._put(

@@ -15,6 +15,22 @@ by itself as soon as it answers. The clock is a monotonic wall clock, read only
 for that retry timer (every expiry is still the event time the caller passes),
 and is injected so that tests drive it.
 
+It is a circuit breaker, and it is safe to call from many threads at once
+when its primary is (`RedisStore` is; its ``concurrent`` attribute says so):
+
+- a call that finds the primary unreachable opens the circuit for every
+  thread, so a hung primary costs one timeout per call in flight, each
+  running alongside the others, and nothing after it;
+- while the circuit is open, one call at a time probes the primary when the
+  retry is due; the calls made meanwhile go straight to the fallback (or are
+  refused), never waiting behind the probe;
+- the fallback `MemoryStore` is not thread-safe, so calls into it take a
+  lock of their own: a local one, never held across a network call.
+
+So, with a primary whose calls give up after ``timeout`` seconds (a
+`RedisStore` from `rempart.stores.redis.bounded_client`), every call answers
+within about that timeout, whatever state the primary is in.
+
 Every change of state is counted (`errors`, `degraded`, `recoveries`) and
 reported to ``on_change(degraded, error)``, where the guard service hooks its
 metrics and logs.
@@ -35,6 +51,7 @@ True
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -107,6 +124,10 @@ class ResilientStore:
         self.recoveries = 0
         self.last_error: str | None = None
         self._retry_at = 0.0
+        self._state = threading.Lock()  # degraded, counters, the retry timer
+        self._probe = threading.Lock()  # held by the one call trying the primary again
+        self._local = threading.Lock()  # the fallback store is not thread-safe
+        self.concurrent: bool = bool(getattr(primary, "concurrent", False))
         # Chosen once, so that a degraded call never branches on the mode.
         self.fallback: StateStore | None
         self._refuge: Callable[[], StateStore]
@@ -128,31 +149,48 @@ class ResilientStore:
 
     def _route(self, call: Callable[[StateStore], _T], refuge: Callable[[], StateStore]) -> _T:
         """``call`` on the primary when it is healthy or due for a retry, else on ``refuge``."""
-        if not self.degraded or self.clock() >= self._retry_at:
+        if not self.degraded:
             try:
-                result = call(self.primary)
+                return call(self.primary)
             except CONNECTION_ERRORS as error:
                 self._lost(error)
                 # Inside the handler, so that a refusal carries the connection error.
-                return call(refuge())
-            if self.degraded:
+                return self._on_refuge(call, refuge)
+        # Open circuit: one caller at a time probes the primary, the others do not wait.
+        if self.clock() >= self._retry_at and self._probe.acquire(blocking=False):
+            try:
+                try:
+                    result = call(self.primary)
+                except CONNECTION_ERRORS as error:
+                    self._lost(error)
+                    return self._on_refuge(call, refuge)
                 self._recovered()
-            return result
-        return call(refuge())
+                return result
+            finally:
+                self._probe.release()
+        return self._on_refuge(call, refuge)
+
+    def _on_refuge(self, call: Callable[[StateStore], _T], refuge: Callable[[], StateStore]) -> _T:
+        with self._local:
+            return call(refuge())
 
     def _lost(self, error: Exception) -> None:
-        self.errors += 1
-        self.last_error = f"{type(error).__name__}: {error}"
-        self._retry_at = self.clock() + self.retry_after
-        if not self.degraded:
+        with self._state:
+            self.errors += 1
+            self.last_error = f"{type(error).__name__}: {error}"
+            self._retry_at = self.clock() + self.retry_after
+            changed = not self.degraded
             self.degraded = True
-            if self.on_change is not None:
-                self.on_change(True, self.last_error)
+        if changed and self.on_change is not None:
+            self.on_change(True, self.last_error)
 
     def _recovered(self) -> None:
-        self.degraded = False
-        self.recoveries += 1
-        if self.on_change is not None:
+        with self._state:
+            changed = self.degraded
+            self.degraded = False
+            if changed:
+                self.recoveries += 1
+        if changed and self.on_change is not None:
             self.on_change(False, None)
 
     # -- the StateStore seam ------------------------------------------------------------
@@ -167,6 +205,9 @@ class ResilientStore:
 
     def add_member(self, key: str, member: str, now: float, ttl: float) -> bool:
         return self._route(lambda s: s.add_member(key, member, now, ttl), self._refuge)
+
+    def remove_member(self, key: str, member: str, now: float) -> bool:
+        return self._route(lambda s: s.remove_member(key, member, now), self._refuge)
 
     def has_member(self, key: str, member: str, now: float) -> bool:
         return self._route(lambda s: s.has_member(key, member, now), self._refuge)

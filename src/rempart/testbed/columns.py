@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Final
 
 import numpy as np
@@ -35,6 +36,19 @@ Strings = npt.NDArray[np.object_] | Sequence[str | None] | str | None
 Int64s = npt.NDArray[np.int64]
 
 _READ_CATEGORIES: Final = [c.value for c in DataCategory]
+_NO_END: Final = np.iinfo(np.int64).min  # an evidence row that ends nothing (a null ``ended``)
+
+
+def _listed(value: Sequence[tuple[str, ...]] | None, n: int) -> npt.NDArray[np.object_]:
+    """One tuple of pseudonyms per event (empty where ``value`` is None)."""
+    out = np.empty(n, dtype=object)
+    if value is None:
+        out.fill(())
+        return out
+    if len(value) != n:
+        raise ValueError(f"expected {n} result lists, got {len(value)}")
+    out[:] = [tuple(item) for item in value]
+    return out
 
 
 def _column(value: Strings, n: int) -> npt.NDArray[np.object_]:
@@ -71,6 +85,7 @@ class EventBuffer:
         result_count: npt.NDArray[np.int64] | None = None,
         subject_department: Strings = None,
         birth_date_match: npt.NDArray[np.object_] | None = None,
+        results: Sequence[tuple[str, ...]] | None = None,
         attacker: Strings = None,
         hard_case: Strings = None,
     ) -> None:
@@ -78,7 +93,8 @@ class EventBuffer:
 
         Successful ``record_view`` events get every data category the portal's
         patient page returns (identity, birth date, sex, NIR, treating doctor,
-        rights, care), as in the 2022 incident.
+        rights, care), as in the 2022 incident. ``results`` gives each search
+        event the pseudonyms it listed.
         """
         n = len(time_us)
         if n == 0:
@@ -102,6 +118,7 @@ class EventBuffer:
                 "result_count": np.asarray(counts, dtype=np.int64),
                 "subject_department": _column(subject_department, n),
                 "birth_date_match": matches,
+                "results": _listed(results, n),
                 "label": _column(label, n),
                 "attacker": _column(attacker, n),
                 "hard_case": _column(hard_case, n),
@@ -135,6 +152,14 @@ class EventBuffer:
         )
         categories = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
         counts = columns["result_count"]
+        listed = columns["results"]
+        listed_offsets = np.concatenate(
+            [[0], np.cumsum(np.fromiter(map(len, listed), dtype=np.int64, count=n))]
+        ).astype(np.int32)
+        results = pa.ListArray.from_arrays(
+            pa.array(listed_offsets, type=pa.int32()),
+            pa.array(list(chain.from_iterable(listed)), type=pa.string()),
+        )
         events = pa.Table.from_arrays(
             [
                 pa.array(columns["time"], type=pa.int64()).cast(pa.timestamp("us", tz="UTC")),
@@ -151,6 +176,7 @@ class EventBuffer:
                 pa.array(counts, type=pa.int32(), mask=counts < 0),
                 pa.array(columns["subject_department"], type=pa.string()),
                 pa.array(columns["birth_date_match"], type=pa.bool_()),
+                results,
             ],
             schema=EVENT_ARROW_SCHEMA,
         )
@@ -173,12 +199,22 @@ class EvidenceBuffer:
     _chunks: list[dict[str, npt.NDArray[np.generic]]] = field(default_factory=list)
 
     def add(
-        self, *, time_us: Int64s, kind: str, subject: Strings, account: Strings, site: Strings
+        self,
+        *,
+        time_us: Int64s,
+        kind: str,
+        subject: Strings,
+        account: Strings,
+        site: Strings,
+        ended_us: Int64s | None = None,
     ) -> None:
-        """Append ``len(time_us)`` pieces of evidence."""
+        """Append ``len(time_us)`` pieces of evidence; ``ended_us`` ends standing relationships."""
         n = len(time_us)
         if n == 0:
             return
+        ended = np.full(n, _NO_END, dtype=np.int64)
+        if ended_us is not None:
+            ended[:] = ended_us
         self._chunks.append(
             {
                 "time": np.asarray(time_us, dtype=np.int64),
@@ -186,6 +222,7 @@ class EvidenceBuffer:
                 "subject": _column(subject, n),
                 "account": _column(account, n),
                 "site": _column(site, n),
+                "ended": ended,
             }
         )
 
@@ -201,6 +238,7 @@ class EvidenceBuffer:
             for name in self._chunks[0]
         }
         order = np.argsort(columns["time"], kind="stable")
+        ended = columns["ended"][order]
         return pa.Table.from_arrays(
             [
                 pa.array(columns["time"][order], type=pa.int64()).cast(
@@ -210,6 +248,9 @@ class EvidenceBuffer:
                 pa.array(columns["subject"][order], type=pa.string()),
                 pa.array(columns["account"][order], type=pa.string()),
                 pa.array(columns["site"][order], type=pa.string()),
+                pa.array(ended, type=pa.int64(), mask=ended == _NO_END).cast(
+                    pa.timestamp("us", tz="UTC")
+                ),
             ],
             schema=EVIDENCE_ARROW_SCHEMA,
         )

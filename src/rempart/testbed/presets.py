@@ -62,6 +62,10 @@ PRESETS: Final[dict[str, Preset]] = {
             "session-hijack": {"sessions": 2},
             "enumeration": {"attempts": 1_500},
             "insider-curiosity": {"insiders": 3},
+            "phished": {"accounts": 3},
+            "residential-proxies": {"accounts": 20},
+            "owner-pc-malware": {"accounts": 2},
+            "search-harvest": {"accounts": 3},
         },
     ),
     "incident-2022": Preset(
@@ -80,6 +84,10 @@ PRESETS: Final[dict[str, Preset]] = {
             "session-hijack": {"sessions": 5},
             "enumeration": {"attempts": 20_000},
             "insider-curiosity": {"insiders": 10},
+            "phished": {"accounts": 5},
+            "residential-proxies": {"accounts": 200},
+            "owner-pc-malware": {"accounts": 5},
+            "search-harvest": {"accounts": 10},
         },
     ),
     "bench": Preset(
@@ -98,6 +106,10 @@ PRESETS: Final[dict[str, Preset]] = {
             "session-hijack": {"sessions": 10},
             "enumeration": {"attempts": 50_000},
             "insider-curiosity": {"insiders": 30},
+            "phished": {"accounts": 10},
+            "residential-proxies": {"accounts": 400},
+            "owner-pc-malware": {"accounts": 10},
+            "search-harvest": {"accounts": 20},
         },
     ),
 }

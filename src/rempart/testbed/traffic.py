@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rempart.directory import Account, Profession, Site
-from rempart.events import EventKind, Lookup, Outcome
+from rempart.events import RESULTS_MAX, EventKind, Lookup, Outcome
 from rempart.evidence import EvidenceKind
 from rempart.testbed.calibration import PROFILES, PracticeProfile
 from rempart.testbed.clock import MICROS, day_start_us, draw_open_minutes
@@ -44,11 +44,17 @@ _NEW_DEVICE_SHARE: Final = 0.005
 _RESET_SHARE: Final = 0.02  # accounts that reset their password once in the period
 _NOT_FOUND_SHARE: Final = 0.03  # typed NIRs mistyped before the right one
 _CLAIM_SHARE: Final = 0.9
+_NAMESAKES: Final = 0.3  # others a surname and birth date search finds, on average
 _MARGIN_US: Final = 3_600 * MICROS  # room for the login before and the logout after
+_DOCTOR_CHANGES_PER_YEAR: Final = 0.05  # declared patients who change treating doctor
 
 
 def generate_history(world: World, evidence: EvidenceBuffer) -> None:
-    """Evidence from before the period: past claims of each panel, treating-doctor declarations."""
+    """Evidence from before the period: past claims of each panel, treating-doctor declarations.
+
+    Declarations are standing relationships, 30 days to 8 years old. A few
+    patients change doctor during the period (`_doctor_changes`).
+    """
     rng = stream(world.seed, "history")
     start = day_start_us("UTC", world.preset.start)
     pseudonym = world.subjects.pseudonym
@@ -68,13 +74,68 @@ def generate_history(world: World, evidence: EvidenceBuffer) -> None:
         )
     declared = np.flatnonzero(world.subjects.treating_doctor != None)  # noqa: E711
     days = rng.integers(30, 3_000, size=len(declared))
+    since = _doctor_changes(world, declared, start - days * DAY_US, evidence)
     evidence.add(
-        time_us=start - days * DAY_US,
+        time_us=since,
         kind=EvidenceKind.TREATING_DOCTOR.value,
         subject=pseudonym[declared],
         account=world.subjects.treating_doctor[declared],
         site=None,
     )
+
+
+def _doctor_changes(
+    world: World,
+    declared: npt.NDArray[np.int64],
+    since: npt.NDArray[np.int64],
+    evidence: EvidenceBuffer,
+) -> npt.NDArray[np.int64]:
+    """Patients who change treating doctor in the period; when each declared its world doctor.
+
+    For a few declared patients the world's treating doctor is a new one:
+    until a moment in the period another GP of their department was theirs,
+    declared at the original time and ended by a record at the change, when
+    the world's doctor is declared. Its own stream: the rest of the world's
+    evidence is the same with or without the changes.
+    """
+    rng = stream(world.seed, "doctor-changes")
+    subjects = world.subjects
+    share = _DOCTOR_CHANGES_PER_YEAR * world.preset.days / 365
+    changing = np.flatnonzero(rng.random(len(declared)) < share)
+    department = subjects.department[declared]
+    previous = np.empty(len(changing), dtype=object)
+    for code in np.unique(department[changing]):
+        here = department[changing] == code
+        pool = declared[department == code]  # any doctor of the department, by list size
+        previous[here] = subjects.treating_doctor[
+            pool[rng.integers(0, len(pool), size=int(here.sum()))]
+        ]
+    moved = previous != subjects.treating_doctor[declared[changing]]
+    changing, previous = changing[moved], previous[moved]
+    change = (
+        day_start_us("UTC", world.preset.start)
+        + rng.integers(0, world.preset.days, size=len(changing)) * DAY_US
+        + rng.integers(8 * 3_600, 18 * 3_600, size=len(changing)) * MICROS
+    )
+    pseudonym = subjects.pseudonym[declared[changing]]
+    evidence.add(
+        time_us=since[changing],
+        kind=EvidenceKind.TREATING_DOCTOR.value,
+        subject=pseudonym,
+        account=previous,
+        site=None,
+    )
+    evidence.add(
+        time_us=change,
+        kind=EvidenceKind.TREATING_DOCTOR.value,
+        subject=pseudonym,
+        account=previous,
+        site=None,
+        ended_us=change,
+    )
+    moved_since = since.copy()
+    moved_since[changing] = change
+    return moved_since
 
 
 def generate_legitimate(world: World, events: EventBuffer, evidence: EvidenceBuffer) -> None:
@@ -298,6 +359,7 @@ def _emit_reads(
     session_tag[sessions.index] = tags
     label: dict[str, Any] = {"label": LEGITIMATE, "account": account.account}
 
+    result_count = 1 + rng.poisson(_NAMESAKES, size=int(searched.sum()))
     events.add(
         time_us=times[searched] - lead[searched],
         kind=EventKind.SEARCH,
@@ -305,7 +367,8 @@ def _emit_reads(
         session=ids[sessions.index[searched]],
         user_agent=agent[sessions.index[searched]],
         lookup=Lookup.SEARCH,
-        result_count=rng.integers(1, 9, size=int(searched.sum())),
+        result_count=result_count,
+        results=_listed(world, account, site, subjects[searched], result_count),
         hard_case=tags[searched],
         **label,
     )
@@ -362,6 +425,30 @@ def _emit_reads(
             )
 
 
+def _listed(
+    world: World,
+    account: Account,
+    site: Site,
+    patients: npt.NDArray[np.int64],
+    result_count: npt.NDArray[np.int64],
+) -> list[tuple[str, ...]]:
+    """Whom each search listed: the patient then read, and any namesakes it found.
+
+    Names are not modelled: a namesake is any resident of the site's department, drawn from
+    a stream of its own so that the rest of the account's traffic never depends on them.
+    """
+    rng = stream(world.seed, "search-results", account.account)
+    residents = world.residents[site.department]
+    pseudonym = world.subjects.pseudonym
+    shown = np.minimum(result_count, RESULTS_MAX)
+    others = residents[rng.integers(0, len(residents), size=int((shown - 1).sum()))]
+    starts = np.concatenate([[0], np.cumsum(shown - 1)])
+    return [
+        tuple(dict.fromkeys([pseudonym[patient], *pseudonym[others[begin:end]]]))
+        for patient, begin, end in zip(patients, starts[:-1], starts[1:], strict=True)
+    ]
+
+
 def _session_networks(
     world: World,
     account: Account,
@@ -372,7 +459,8 @@ def _session_networks(
     index: npt.NDArray[np.int64],
     rng: np.random.Generator,
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
-    """Address and browser of each session: the site's line, else mobile, VPN or travel."""
+    """Address and browser of each session: the site's line, else mobile, VPN or travel;
+    the account's own browser at its version of the day, now and then a new device."""
     count = len(first_us)
     network = world.network
     ip = np.full(count, world.site_address[site.site], dtype=object)
@@ -403,4 +491,15 @@ def _session_networks(
     new_device = rng.random(count) < _NEW_DEVICE_SHARE
     if new_device.any():
         agent[new_device] = agents[int(rng.integers(0, len(agents)))][0]
+    # The account's own browser moves up a version on its update days (no draw: the
+    # schedule is the world's, so the rest of the traffic is the same with or without it).
+    updates = world.browser_updates.get(account.account, ())
+    if updates:
+        own = agent == world.account_user_agent[account.account]
+        day = (first_us - day_start_us("UTC", world.preset.start)) // DAY_US
+        taken = np.searchsorted(np.array(updates, dtype=np.int64), day, side="right")
+        for steps in np.unique(taken[own & (taken > 0)]):
+            agent[own & (taken == steps)] = world.user_agent_on(
+                account.account, updates[int(steps) - 1]
+            )
     return ip, agent

@@ -27,6 +27,7 @@ from rempart.directory import Account, OpeningInterval, Profession, Site, SiteKi
 from rempart.nir import make_nir
 from rempart.progress import Steps, silent
 from rempart.pseudonym import Pseudonymizer
+from rempart.testbed.browsers import update_days, user_agent_after
 from rempart.testbed.calibration import PROFILES
 from rempart.testbed.geography import (
     NetworkKind,
@@ -115,9 +116,12 @@ class World:
     panels: dict[str, Indices]
     site_address: dict[str, str]
     account_user_agent: dict[str, str]
+    """Each account's own browser as it is on the period's first day."""
     residents: dict[str, Indices]
     network: NetworkTable
     hard_cases: HardCasePlan
+    browser_updates: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The period days on which each account's own browser moves up a major version."""
     accounts_by_site: dict[str, list[Account]] = field(default_factory=dict)
     site_by_id: dict[str, Site] = field(default_factory=dict)
 
@@ -130,6 +134,12 @@ class World:
     def end(self) -> date:
         """The first day after the simulated period."""
         return self.preset.start + timedelta(days=self.preset.days)
+
+    def user_agent_on(self, account: str, day: int) -> str:
+        """The user agent of ``account``'s own browser on period day ``day``, updates included."""
+        return user_agent_after(
+            self.account_user_agent[account], self.browser_updates.get(account, ()), day
+        )
 
     def open_weekdays(self, account: Account) -> frozenset[int]:
         """Weekdays when the account's site opens and its profession works (0 = Monday)."""
@@ -205,6 +215,12 @@ def build_world(
     weights = np.array([w for _, w in agents])
     picks = rng.choice(len(agents), size=len(accounts), p=weights / weights.sum())
     account_user_agent = {a.account: agents[i][0] for a, i in zip(accounts, picks, strict=True)}
+    # Its own stream: drawing the updates shifts nothing else the world draws.
+    updates = stream(seed, "browser-updates")
+    browser_updates = {
+        account: update_days(agent, preset.days, updates)
+        for account, agent in account_user_agent.items()
+    }
     world = World(
         preset=preset,
         seed=seed,
@@ -217,6 +233,7 @@ def build_world(
         residents=residents,
         network=network,
         hard_cases=hard_cases,
+        browser_updates=browser_updates,
     )
     steps.begin("world: identities")
     identities = _draw_identities(subjects, nirs, birth_place, seed)

@@ -123,6 +123,10 @@ def default_registry() -> ScenarioRegistry:
         enumeration,
         incident_2022,
         insider_curiosity,
+        owner_pc_malware,
+        phished,
+        residential_proxies,
+        search_harvest,
         session_hijack,
         slow_drip,
     )
@@ -136,6 +140,10 @@ def default_registry() -> ScenarioRegistry:
         session_hijack,
         enumeration,
         insider_curiosity,
+        phished,
+        residential_proxies,
+        owner_pc_malware,
+        search_harvest,
     ):
         registry.register(module.SCENARIO)
     return registry
