@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -216,15 +216,20 @@ def make_key(keys_path: Path) -> str:
 
 @contextmanager
 def served(
-    world: Path, keys_path: Path, redis_url: str | None, log: IO[bytes]
+    world: Path,
+    keys_path: Path,
+    redis_url: str | None,
+    log: IO[bytes],
+    options: Sequence[str] = ("--max-clock-skew", "0"),
 ) -> Iterator[tuple[str, int]]:
     """Run ``rempart serve`` on a free loopback port until the block ends.
 
-    Yields its base URL and process id.
+    ``options`` go to the command (by default the event-time check is off: simulated
+    events are dated in the simulation's past). Yields its base URL and process id.
     """
     port = free_port()
     command = [*rempart_command(), "serve", "--world", str(world), "--keys", str(keys_path)]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", str(port), *options]
     if redis_url is not None:
         command += ["--redis", redis_url]
     server = subprocess.Popen(command, stdout=log, stderr=log)

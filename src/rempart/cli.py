@@ -411,11 +411,71 @@ def policy(path: Path | None) -> None:
     "or fail-closed (deny). It recovers by itself when Redis returns.",
 )
 @click.option(
+    "--store-timeout",
+    type=click.FloatRange(min=0.001),
+    default=0.1,
+    show_default=True,
+    help="Seconds a call to Redis may take before it counts as failed (no retries); "
+    "then the --on-store-error mode answers until Redis is back.",
+)
+@click.option(
     "--ledger",
     "ledger_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Keep the locks, bans and lifts in this JSON Lines ledger (default: in memory). "
+    help="Keep the locks, bans and lifts in this JSON Lines ledger (default: in memory, "
+    "lost on a restart). It is replayed at start: what is in force stays in force. "
     "CrowdSec bouncers read the bans from it at /v1/decisions/stream.",
+)
+@click.option(
+    "--max-keys",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="Most keys the in-process memory store holds (about 1 KB each); the least "
+    "recently written go first.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=1_048_576,
+    show_default=True,
+    help="Largest request body (413 beyond).",
+)
+@click.option(
+    "--max-batch",
+    type=click.IntRange(min=1, max=1_000),
+    default=1_000,
+    show_default=True,
+    help="Most events or pieces of evidence in one request.",
+)
+@click.option(
+    "--max-categories",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Most data categories on one event.",
+)
+@click.option(
+    "--max-depth",
+    type=click.IntRange(min=3),
+    default=16,
+    show_default=True,
+    help="Deepest JSON nesting accepted.",
+)
+@click.option(
+    "--max-clock-skew",
+    type=click.FloatRange(min=0.0),
+    default=300.0,
+    show_default=True,
+    help="Seconds an event's time may be from the server's clock (0: no check).",
+)
+@click.option(
+    "--max-auth-failures",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Wrong or missing keys a client address may send in a minute; then 429 with "
+    "Retry-After for the rest of the minute (a right key still passes).",
 )
 @_networks
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -427,7 +487,15 @@ def serve(
     policy_path: Path | None,
     redis_url: str | None,
     on_store_error: str,
+    store_timeout: float,
     ledger_path: Path | None,
+    max_keys: int,
+    max_body_bytes: int,
+    max_batch: int,
+    max_categories: int,
+    max_depth: int,
+    max_clock_skew: float,
+    max_auth_failures: int,
     networks_path: Path | None,
     host: str,
     port: int,
@@ -435,7 +503,8 @@ def serve(
     """Serve the decision API (OpenAPI at /openapi.json, key required).
 
     CrowdSec bouncers read the address bans at /v1/decisions/stream with a
-    key from `rempart keys add NAME --role bouncer`.
+    key from `rempart keys add NAME --role bouncer`. Limits and outage modes:
+    docs/security.md.
     """
     from typing import Literal
 
@@ -443,13 +512,22 @@ def serve(
     from rempart.response import JsonlLedger, MemoryLedger
     from rempart.service import ApiKeys, create_app
     from rempart.service import serve as run
+    from rempart.service.limits import RequestLimits
+    from rempart.service.throttle import FailureThrottle
     from rempart.stores import MemoryStore, StateStore
 
     policy = Policy.from_toml(policy_path) if policy_path else Policy.default()
     mode: Literal["error", "open", "closed"] = (
         "open" if on_store_error == "open" else "closed" if on_store_error == "closed" else "error"
     )
-    store: StateStore = MemoryStore()
+    limits = RequestLimits(
+        max_body_bytes=max_body_bytes,
+        max_depth=max_depth,
+        max_batch=max_batch,
+        max_categories=max_categories,
+        max_clock_skew=max_clock_skew or None,
+    )
+    store: StateStore = MemoryStore(max_keys=max_keys)
     apps: list[Any] = []
     store_errors: tuple[type[BaseException], ...] | None = None
     if redis_url:
@@ -457,21 +535,26 @@ def serve(
 
         from rempart.errors import StoreUnavailableError
         from rempart.stores import RedisStore, ResilientStore
+        from rempart.stores.redis import bounded_client
 
-        store = RedisStore(redis.Redis.from_url(redis_url, socket_timeout=1.0))
-        if mode != "error":
+        def on_change(degraded: bool, error: str | None) -> None:
+            # Say so in metrics and logs; the store recovers by itself.
+            service = apps[0].state.service
+            if degraded:
+                service.metrics.store_errors.inc()
+                service.logger.error("store_degraded", mode=mode, error=error)
+            else:
+                service.logger.info("store_recovered", mode=mode)
 
-            def on_change(degraded: bool, error: str | None) -> None:
-                # Say so in metrics and logs; the store recovers by itself.
-                service = apps[0].state.service
-                if degraded:
-                    service.metrics.store_errors.inc()
-                    service.logger.error("store_degraded", mode=mode, error=error)
-                else:
-                    service.logger.info("store_recovered", mode=mode)
-
-            store = ResilientStore(store, mode=mode, on_change=on_change)
-            store_errors = (StoreUnavailableError, redis.RedisError, OSError)
+        # A circuit breaker in every mode: once Redis fails, calls stop waiting on it
+        # (mode error answers 503, as closed denies) and one probe a second brings it back.
+        store = ResilientStore(
+            RedisStore(bounded_client(redis_url, store_timeout)),
+            mode="open" if mode == "open" else "closed",
+            retry_after=1.0,
+            on_change=on_change,
+        )
+        store_errors = (StoreUnavailableError, redis.RedisError, OSError)
     guard = Guard(Knowledge.from_world(world, networks=networks_path), store=store, policy=policy)
     ledger = JsonlLedger(ledger_path) if ledger_path else MemoryLedger()
     app = create_app(
@@ -480,8 +563,16 @@ def serve(
         on_store_error=mode,
         store_errors=store_errors,
         ledger=ledger,
+        limits=limits,
+        throttle=FailureThrottle(limit=max_auth_failures, window=60.0),
     )
     apps.append(app)
+    if ledger_path is None:
+        click.echo(
+            "rempart: warning: no --ledger: locks and bans are kept in memory and lost on a "
+            "restart",
+            err=True,
+        )
     click.echo(f"rempart: decision API on http://{host}:{port} (state: {redis_url or 'memory'})")
     try:
         run(app, host=host, port=port)
@@ -512,15 +603,34 @@ def keys() -> None:
     help="portal: the decision API (Authorization: Bearer); bouncer: a CrowdSec bouncer's "
     "X-Api-Key, for /v1/decisions/stream only.",
 )
+@click.option(
+    "--scope",
+    "scopes",
+    type=click.Choice(["decide", "evidence", "read", "admin"]),
+    multiple=True,
+    help="What a portal key may do (repeat the option): decide (decisions, step-up), "
+    "evidence, read (account state, metrics), admin (lift locks and bans). "
+    "Default: decide and evidence, the portal's own needs.",
+)
 @_clean_errors
-def keys_add(label: str, keys_path: Path, role: str) -> None:
-    """Create a key for LABEL and print it once; only its hash is kept."""
-    from rempart.service import ApiKeys
+def keys_add(label: str, keys_path: Path, role: str, scopes: tuple[str, ...]) -> None:
+    """Create a key for LABEL and print it once; only its SHA-256 digest is kept.
 
+    A running `rempart serve` picks the new key up within a second.
+    """
+    from rempart.service import ApiKeys
+    from rempart.service.keys import SCOPES
+
+    if role == "bouncer" and scopes:
+        raise click.UsageError("a bouncer key has no --scope: it reads the decision stream only")
+    chosen = [scope for scope in SCOPES if scope in scopes] if scopes else None
     store = ApiKeys.load(keys_path)
-    key_id, clear = store.generate(label, role="bouncer" if role == "bouncer" else "portal")
+    key_id, clear = store.generate(
+        label, role="bouncer" if role == "bouncer" else "portal", scopes=chosen
+    )
     store.save(keys_path)
-    click.echo(f"key {key_id} for {label!r} ({role}, shown once):")
+    granted = f", scopes {' '.join(chosen or ('decide', 'evidence'))}" if role == "portal" else ""
+    click.echo(f"key {key_id} for {label!r} ({role}{granted}, shown once):")
     click.echo(clear.reveal().decode())
 
 
@@ -529,7 +639,7 @@ def keys_add(label: str, keys_path: Path, role: str) -> None:
 @click.option("--keys", "keys_path", type=click.Path(path_type=Path, exists=True), required=True)
 @_clean_errors
 def keys_revoke(key_id: str, keys_path: Path) -> None:
-    """Revoke a key by its id."""
+    """Revoke a key by its id (a running `rempart serve` refuses it within a second)."""
     from rempart.service import ApiKeys
 
     store = ApiKeys.load(keys_path)

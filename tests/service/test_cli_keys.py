@@ -12,15 +12,32 @@ from rempart.service import ApiKeys
 
 
 def test_keys_add_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path) -> None:
-    """The clear key is printed, the file holds an argon2id hash, and the key verifies."""
+    """The clear key is printed, the file holds its SHA-256 digest and the portal's default
+    scopes, and the key verifies."""
     path = tmp_path / "keys.json"
-    result = CliRunner().invoke(main, ["keys", "add", "console", "--keys", str(path)])
+    result = CliRunner().invoke(main, ["keys", "add", "portal", "--keys", str(path)])
     assert result.exit_code == 0, result.output
     clear = result.output.strip().splitlines()[-1]
     stored = path.read_text()
     assert clear not in stored
-    assert json.loads(stored)["keys"][0]["hash"].startswith("$argon2id$")
+    entry = json.loads(stored)["keys"][0]
+    assert entry["hash"].startswith("sha256:")
+    assert entry["scopes"] == ["decide", "evidence"]
     assert ApiKeys.load(path).verify(clear) is not None
+
+
+def test_keys_add_with_scopes(tmp_path: Path) -> None:
+    """``--scope`` gives a portal key exactly the scopes named; a bouncer key takes none."""
+    path = tmp_path / "keys.json"
+    result = CliRunner().invoke(
+        main, ["keys", "add", "console", "--scope", "admin", "--scope", "read", "--keys", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(path.read_text())["keys"][0]["scopes"] == ["read", "admin"]
+    refused = CliRunner().invoke(
+        main, ["keys", "add", "fw", "--role", "bouncer", "--scope", "admin", "--keys", str(path)]
+    )
+    assert refused.exit_code == 2
 
 
 def test_keys_revoke_refuses_the_key_afterwards(tmp_path: Path) -> None:

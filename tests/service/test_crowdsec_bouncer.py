@@ -26,6 +26,7 @@ import msgspec
 import pytest
 
 from rempart.service import ApiKeys
+from rempart.service.keys import SCOPES
 from rempart.testing import make_event
 
 from ..system_tools import require_program
@@ -93,7 +94,7 @@ class Deployment:
         self.calls = directory / "bouncer-calls.txt"
         self.ledger = directory / "ledger.jsonl"
         keys = ApiKeys(hasher=FAST_HASHER)
-        _, portal = keys.generate("portal")
+        _, portal = keys.generate("portal", scopes=SCOPES)  # it lifts the ban too
         _, bouncer = keys.generate("custom bouncer", role="bouncer")
         keys.save(directory / "keys.json")
         self.portal_key = portal.reveal().decode()

@@ -16,6 +16,9 @@ from fastapi import FastAPI
 from rempart.directory import Account, OpeningInterval, Profession, Site, SiteKind
 from rempart.guard import Guard, Knowledge
 from rempart.service import ApiKeys, create_app
+from rempart.service.keys import SCOPES
+from rempart.service.limits import RequestLimits
+from rempart.service.throttle import FailureThrottle
 from rempart.stores.memory import MemoryStore
 from rempart.testbed.geography import network_table
 from rempart.testing import make_event, pseudonym_for
@@ -44,15 +47,22 @@ def knowledge() -> Knowledge:
 
 
 class Service:
-    """A decision API over a fresh guard, with one valid key and its log captured."""
+    """A decision API over a fresh guard, with one valid key and its log captured.
+
+    The key has every scope. The clock stands at `T0` while `Portal` moves on a
+    minute an event, so events may be up to a day ahead of it; and the many
+    wrong keys the tests send from one address are not throttled.
+    """
 
     def __init__(self, store: Any = None, **options: Any) -> None:
         self.guard = Guard(knowledge(), store if store is not None else MemoryStore())
         self.keys = ApiKeys(hasher=FAST_HASHER)
-        self.key_id, key = self.keys.generate("tests")
+        self.key_id, key = self.keys.generate("tests", scopes=SCOPES)
         self.key = key.reveal().decode()
         self.logs = io.StringIO()
         options.setdefault("clock", lambda: T0)
+        options.setdefault("limits", RequestLimits(max_clock_skew=86_400.0))
+        options.setdefault("throttle", FailureThrottle(limit=100_000))
         self.app: FastAPI = create_app(self.guard, self.keys, log_stream=self.logs, **options)
 
     @property

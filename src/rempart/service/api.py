@@ -2,10 +2,22 @@
 
 Every endpoint but ``GET /health`` and the bouncer stream needs a portal key
 in ``Authorization: Bearer <key>`` (the OpenAPI document at
-``/openapi.json`` too): none is a 401, a bouncer key a 403. Bodies are
-decoded and validated by msgspec, the same code as every other reader of
-events; a bad body is a 422 whose ``field`` is the JSON path of the culprit
-(``$[3].kind``).
+``/openapi.json`` too): none is a 401, a bouncer key a 403, and a key
+without the route's scope a 403 (`rempart.service.keys`: ``decide`` for
+decisions and step-up outcomes, ``evidence``, ``read`` for an account's
+state and the metrics, ``admin`` for lifting locks and bans). A key costs
+one SHA-256 to check, on the event loop, and a wrong one is refused by a
+pure ASGI gate before the framework does any work (`rempart.service.gate`):
+a flood of wrong keys never takes a thread from the decisions. An address
+that sent too many wrong keys is answered 429 with ``Retry-After``
+(`rempart.service.throttle`).
+
+Bodies are read only once the key has passed, within the request limits
+(`rempart.service.limits`: size 413, nesting, batch, list lengths and event
+time 422), then decoded and validated by msgspec, the same code as every
+other reader of events; a bad body is a 422 whose ``field`` is the JSON
+path of the culprit (``$[3].kind``). Every log line of an action names the
+key that asked for it.
 
 ``GET /v1/decisions/stream`` is CrowdSec's Local API stream, so that
 CrowdSec bouncers (firewall, nginx, custom) enforce Rempart's address bans
@@ -26,9 +38,12 @@ since that key's previous poll (`rempart.response.crowdsec.DecisionStream`).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated, Any, Final, TextIO
 
@@ -39,7 +54,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from structlog.typing import FilteringBoundLogger
 
@@ -51,7 +65,6 @@ from rempart.guard.guard import Guard
 from rempart.response.crowdsec import StreamFilter
 from rempart.response.ledger import ActionLedger
 from rempart.service.bodies import (
-    MAX_BATCH,
     BanLifted,
     EventBatch,
     EvidenceBatch,
@@ -62,11 +75,14 @@ from rempart.service.bodies import (
     StepUp,
 )
 from rempart.service.decisions import DecisionService, StoreErrorPolicy
-from rempart.service.keys import ApiKeys
+from rempart.service.gate import STATE_KEY, UNAUTHORIZED, KeyGate
+from rempart.service.keys import ApiKey, ApiKeys, Scope
+from rempart.service.limits import RequestLimits, too_deep
 from rempart.service.logs import make_logger
 from rempart.service.metrics import ServiceMetrics
 from rempart.service.openapi import IP_ADDRESS, components, ref
 from rempart.service.recent import RecentDecisions
+from rempart.service.throttle import FailureThrottle
 
 __all__ = ["create_app", "default_store_errors"]
 
@@ -106,6 +122,7 @@ _BOUNCER: Final = APIKeyHeader(
 )
 BouncerKey = Annotated[str | None, Depends(_BOUNCER)]
 _FORBIDDEN: Final = "access forbidden: a bouncer key is required in X-Api-Key"
+_LEGACY_QUEUE: Final = 4  # legacy (argon2) key checks waiting at most; more are told to retry
 
 
 def _filter_words(description: str) -> Any:
@@ -113,7 +130,19 @@ def _filter_words(description: str) -> Any:
 
 
 async def _raw_body(request: Request) -> bytes:
-    return await request.body()
+    """The body, refused (413) as soon as it is known to be past the app's limit."""
+    most: int = request.app.state.limits.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > most:
+        raise _LimitError(413, "body_size", _too_large(most))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > most:
+            raise _LimitError(413, "body_size", _too_large(most))
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 Body = Annotated[bytes, Depends(_raw_body)]
@@ -132,6 +161,16 @@ class _InvalidBodyError(Exception):
         self.problem = problem
 
 
+class _LimitError(Exception):
+    """A request past one of the limits: its status (413 or 422), the limit's name, the body."""
+
+    def __init__(self, status: int, limit: str, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.status = status
+        self.limit = limit
+        self.problem = problem
+
+
 def _json(value: Any, status_code: int = 200) -> Response:
     return Response(_ENCODER.encode(value), status_code=status_code, media_type=_JSON)
 
@@ -140,23 +179,40 @@ def _problem(status_code: int, error: str, message: str, field: str | None = Non
     return _json(Problem(error=error, message=message, field=field), status_code)
 
 
-def _decode(body: bytes, kind: Any) -> Any:
+def _decode(body: bytes, kind: Any, max_depth: int) -> Any:
     """``body`` as ``kind``; a located 422 `Problem` otherwise.
 
-    JSON Schema calls ``3.0`` an integer, msgspec does not: a body that fails
-    only for that is decoded again with integral numbers made ints (the slow
-    path runs for invalid bodies only).
+    JSON nested deeper than ``max_depth`` is refused before decoding. JSON
+    Schema calls ``3.0`` an integer, msgspec does not: a body that fails for
+    a float where an integer belongs is decoded again with integral numbers
+    made ints (that slow path runs for such invalid bodies only).
     """
+    if too_deep(body, max_depth):
+        raise _LimitError(422, "json_depth", _deep(max_depth))
     try:
         return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError:
-        pass
+    except msgspec.ValidationError as error:
+        text = str(error)
+        if "length <= " in text and "array" in text:
+            raise _LimitError(422, "batch_size", _located(text)) from None
+        if "got `float`" not in text:
+            raise _InvalidBodyError(_located(text)) from None
     except msgspec.DecodeError as error:
         raise _InvalidBodyError(Problem(error="malformed_json", message=str(error))) from None
+    except RecursionError:  # pragma: no cover - too_deep refuses such bodies first
+        raise _LimitError(422, "json_depth", _deep(max_depth)) from None
     try:
         return msgspec.convert(_integral(msgspec.json.decode(body)), kind)
     except msgspec.ValidationError as error:
         raise _InvalidBodyError(_located(str(error))) from None
+
+
+def _deep(max_depth: int) -> Problem:
+    return Problem(
+        error="too_deep",
+        message=f"JSON nested more than {max_depth} levels deep",
+        field="$",
+    )
 
 
 def _integral(value: Any) -> Any:
@@ -194,15 +250,19 @@ def _answers(status: int, schema: dict[str, Any], description: str, *errors: int
     """The documented responses: the success and each error status, with their bodies."""
     texts = {
         401: "Missing or invalid API key.",
-        403: "A bouncer key: it reads /v1/decisions/stream only.",
+        403: "A bouncer key (it reads /v1/decisions/stream only), or a key without the "
+        "scope this route needs.",
         404: "No such route (an account's path cannot hold a line break).",
-        422: "Invalid input; `field` is the JSON path of the culprit.",
+        413: "The body is larger than the service accepts.",
+        422: "Invalid input, or past a limit; `field` is the JSON path of the culprit.",
+        429: "Too many failed authentications from this address: retry after "
+        "`Retry-After` seconds.",
         503: "The guard's state store did not answer.",
     }
     documented: dict[int | str, dict[str, Any]] = {
         status: {"description": description, "content": {_JSON: {"schema": schema}}}
     }
-    for error in (401, 403, *errors):
+    for error in (401, 403, 429, *errors):
         documented[error] = {
             "description": texts[error],
             "content": {_JSON: {"schema": ref("Problem")}},
@@ -221,6 +281,8 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     recent_per_account: int = 50,
     ledger: ActionLedger | None = None,
+    limits: RequestLimits | None = None,
+    throttle: FailureThrottle | None = None,
 ) -> FastAPI:
     """The decision API over ``guard``, opened by ``keys``.
 
@@ -229,14 +291,19 @@ def create_app(
     ``on_store_error``: ``error`` answers 503 when the store fails, ``open``
     allows and ``closed`` denies (reason ``store_unavailable``).
     ``store_errors``: the exception types meaning the store did not answer
-    (`default_store_errors` by default). ``clock``: the time of lifts,
-    account reads and bouncer polls (the wall clock by default).
+    (`default_store_errors` by default). ``clock``: the server's time, for
+    lifts, account reads, bouncer polls, the locks and bans in force and the
+    event-time check (the wall clock by default).
     ``recent_per_account``: how many decisions an account's state shows.
     ``ledger``: where locks, bans and lifts are recorded, and bouncers read
-    (in memory by default).
+    (in memory by default). ``limits``: what one request may carry
+    (`RequestLimits` defaults). ``throttle``: failed authentications allowed
+    per client address (`FailureThrottle` defaults: 20 a minute).
     """
     logger = make_logger(log_stream)
     metrics = ServiceMetrics(registry)
+    limits = limits if limits is not None else RequestLimits()
+    throttle = throttle if throttle is not None else FailureThrottle()
     service = DecisionService(
         guard,
         metrics=metrics,
@@ -247,27 +314,96 @@ def create_app(
         recent=RecentDecisions(per_account=recent_per_account),
         ledger=ledger,
     )
+    legacy = _LegacyVerifier(keys)
 
-    async def authenticate(request: Request, credentials: Credentials) -> str:
-        key_id = None
-        if credentials is not None:
-            presented = credentials.credentials
+    async def authenticate(request: Request, credentials: Credentials) -> ApiKey:
+        # Everything here is cheap and runs on the event loop: a wrong key never takes
+        # a thread from the decisions (a legacy argon2 key excepted, see _LegacyVerifier).
+        # Most wrong keys never get here: the KeyGate middleware refuses them first.
+        passed: ApiKey | None = getattr(request.state, STATE_KEY, None)
+        if passed is not None:
+            request.state.key_id = passed.id
+            return passed
+        address = request.client.host if request.client is not None else "unknown"
+        presented = credentials.credentials if credentials is not None else None
+        slow = False
+        if presented is not None:
             if keys.bouncer(presented) is not None:
-                logger.warning("forbidden", role="bouncer")
+                metrics.auth_failures.labels(reason="bouncer_key").inc()
+                logger.warning("forbidden", role="bouncer", address=address)
                 raise HTTPException(
                     status_code=403, detail="a bouncer key reads /v1/decisions/stream only"
                 )
-            # A key seen before costs a dictionary look-up; argon2 runs off the event loop.
-            key_id = keys.remembered(presented) or await run_in_threadpool(keys.verify, presented)
-        if key_id is None:
-            logger.warning("unauthorized", presented=credentials is not None)
+            found = keys.check(presented)
+            if found.key is not None:
+                request.state.key_id = found.key.id  # who asked, in logs and the ledger
+                return found.key
+            slow = found.slow
+        wait = throttle.retry_after(address)
+        if wait is not None:
+            metrics.auth_failures.labels(reason="throttled").inc()
             raise HTTPException(
-                status_code=401,
-                detail="a valid API key is required: Authorization: Bearer <key>",
-                headers={"WWW-Authenticate": "Bearer"},
+                status_code=429,
+                detail="too many failed authentications from this address",
+                headers={"Retry-After": str(wait)},
             )
-        request.state.key_id = key_id  # who lifts a lock or a ban, in the ledger
-        return key_id
+        if presented is not None and slow:
+            key = await legacy.verify(presented)
+            if key is not None:
+                request.state.key_id = key.id
+                return key
+        metrics.auth_failures.labels(reason="missing" if presented is None else "wrong").inc()
+        if throttle.failed(address):
+            logger.warning("auth_throttled", address=address, seconds=throttle.window)
+        logger.warning("unauthorized", presented=presented is not None, address=address)
+        raise HTTPException(
+            status_code=401, detail=UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    def scoped(scope: Scope | None) -> Callable[..., Any]:
+        # A default, not Annotated: FastAPI reads string annotations in the module's
+        # globals, where this closure's ``authenticate`` is not.
+        async def permitted(request: Request, key: ApiKey = Depends(authenticate)) -> ApiKey:  # noqa: B008
+            if scope is not None and scope not in key.granted:
+                metrics.auth_failures.labels(reason="scope").inc()
+                logger.warning("forbidden", key=key.id, scope=scope, path=request.url.path)
+                raise HTTPException(status_code=403, detail=f"this key lacks the {scope} scope")
+            return key
+
+        return permitted
+
+    def sane(event: Event, path: str) -> None:
+        """Refuse ``event`` (at JSON path ``path``) past the list or event-time limits."""
+        if len(event.categories) > limits.max_categories:
+            raise _LimitError(
+                422,
+                "list_length",
+                Problem(
+                    error="too_long",
+                    message=f"more than {limits.max_categories} categories",
+                    field=f"{path}.categories",
+                ),
+            )
+        check_time(event.time, path, past=True)
+
+    def check_time(moment: datetime, path: str, *, past: bool) -> None:
+        """Refuse a time too far ahead of the server's clock (or behind it, when ``past``)."""
+        skew = limits.max_clock_skew
+        if skew is None:
+            return
+        offset = (moment - service.clock()).total_seconds()
+        if offset > skew or (past and offset < -skew):
+            direction = "ahead of" if offset > 0 else "behind"
+            raise _LimitError(
+                422,
+                "clock_skew",
+                Problem(
+                    error="clock_skew",
+                    message=f"the time is {abs(offset):.0f} s {direction} the server's clock; "
+                    f"at most {skew:g} s are accepted",
+                    field=f"{path}.time",
+                ),
+            )
 
     async def authenticate_bouncer(request: Request, presented: BouncerKey) -> str:
         # One SHA-256 and a constant-time comparison: cheap enough to run on the event loop.
@@ -296,92 +432,125 @@ def create_app(
     )
     app.state.service = service
     app.state.metrics = metrics
-    # Every route but /health goes through these two: a route added with them needs a key.
-    keyed = [Depends(authenticate)]
+    app.state.limits = limits
+    app.add_middleware(KeyGate, keys=keys, throttle=throttle, metrics=metrics, logger=logger)
+    # Every route but /health goes through these two: a route added with them needs a key,
+    # and ``scope`` (None: any portal key). The key is checked before the body is read.
 
-    def get(path: str, **options: Any) -> Callable[[Route], Route]:
-        return app.get(path, dependencies=keyed, **options)
+    def get(path: str, scope: Scope | None, **options: Any) -> Callable[[Route], Route]:
+        return app.get(path, dependencies=[Depends(scoped(scope))], **options)
 
-    def post(path: str, **options: Any) -> Callable[[Route], Route]:
-        return app.post(path, dependencies=keyed, **options)
+    def post(path: str, scope: Scope | None, **options: Any) -> Callable[[Route], Route]:
+        return app.post(path, dependencies=[Depends(scoped(scope))], **options)
 
     @post(
         "/v1/decide",
+        "decide",
         summary="Decide on one event",
-        responses=_answers(200, ref("Decision"), "The guard's decision.", 422, 503),
+        responses=_answers(200, ref("Decision"), "The guard's decision.", 413, 422, 503),
         openapi_extra=_body_doc(ref("Event"), "One portal event."),
     )
-    def decide(body: Body) -> Response:
-        return _json(service.decide(_decode(body, Event)))
+    def decide(body: Body, request: Request) -> Response:
+        event: Event = _decode(body, Event, limits.max_depth)
+        sane(event, "$")
+        return _json(service.decide(event, key=request.state.key_id))
 
     @post(
         "/v1/decide/batch",
+        "decide",
         summary="Decide on a batch of events, in order",
         responses=_answers(
             200,
             {"type": "array", "items": ref("Decision")},
             "The decisions, in the order of the events.",
+            413,
             422,
             503,
         ),
         openapi_extra=_body_doc(
-            {"type": "array", "items": ref("Event"), "maxItems": MAX_BATCH},
-            f"Up to {MAX_BATCH} portal events.",
+            {"type": "array", "items": ref("Event"), "maxItems": limits.max_batch},
+            f"Up to {limits.max_batch} portal events.",
         ),
     )
-    def decide_batch(body: Body) -> Response:
-        events: list[Event] = _decode(body, EventBatch)
-        return _json(service.decide_batch(events))
+    def decide_batch(body: Body, request: Request) -> Response:
+        events: list[Event] = _decode(body, EventBatch, limits.max_depth)
+        _check_batch(len(events))
+        for index, event in enumerate(events):
+            sane(event, f"$[{index}]")
+        return _json(service.decide_batch(events, key=request.state.key_id))
+
+    def _check_batch(count: int) -> None:
+        if count > limits.max_batch:
+            problem = Problem(
+                error="batch_too_large",
+                message=f"{count} items in one request; at most {limits.max_batch}",
+                field="$",
+            )
+            raise _LimitError(422, "batch_size", problem)
 
     @post(
         "/v1/evidence",
+        "evidence",
         summary="Submit care evidence",
         status_code=202,
-        responses=_answers(202, ref("Observed"), "The evidence is observed.", 422, 503),
+        responses=_answers(202, ref("Observed"), "The evidence is observed.", 413, 422, 503),
         openapi_extra=_body_doc(
             {
                 "anyOf": [
                     ref("CareEvidence"),
-                    {"type": "array", "items": ref("CareEvidence"), "maxItems": MAX_BATCH},
+                    {"type": "array", "items": ref("CareEvidence"), "maxItems": limits.max_batch},
                 ]
             },
-            f"One piece of care evidence, or a list of up to {MAX_BATCH}.",
+            f"One piece of care evidence, or a list of up to {limits.max_batch}.",
         ),
     )
-    def evidence(body: Body) -> Response:
-        pieces: CareEvidence | list[CareEvidence] = _decode(body, CareEvidence | EvidenceBatch)
+    def evidence(body: Body, request: Request) -> Response:
+        pieces: CareEvidence | list[CareEvidence] = _decode(
+            body, CareEvidence | EvidenceBatch, limits.max_depth
+        )
         batch = pieces if isinstance(pieces, list) else [pieces]
-        return _json(Observed(observed=service.observe(batch)), 202)
+        if isinstance(pieces, list):
+            _check_batch(len(batch))
+        for index, piece in enumerate(batch):
+            # Evidence is often older than the event it explains: only the future is refused.
+            check_time(piece.time, f"$[{index}]" if isinstance(pieces, list) else "$", past=False)
+        return _json(Observed(observed=service.observe(batch, key=request.state.key_id)), 202)
 
     @post(
         "/v1/step-up",
+        "decide",
         summary="Report a step-up outcome",
-        responses=_answers(200, ref("Decision"), "The guard's decision.", 422, 503),
+        responses=_answers(200, ref("Decision"), "The guard's decision.", 413, 422, 503),
         openapi_extra=_body_doc(ref("StepUp"), "The challenged event and whether step-up passed."),
     )
-    def step_up(body: Body) -> Response:
-        outcome: StepUp = _decode(body, StepUp)
-        return _json(service.step_up(outcome.event, outcome.passed))
+    def step_up(body: Body, request: Request) -> Response:
+        outcome: StepUp = _decode(body, StepUp, limits.max_depth)
+        sane(outcome.event, "$.event")
+        return _json(service.step_up(outcome.event, outcome.passed, key=request.state.key_id))
 
     @get(
         "/v1/accounts/{account:path}",
+        "read",
         summary="Read an account's state",
         responses=_answers(200, ref("AccountState"), "The account's state.", 404, 422, 503),
     )
-    def account_state(account: Account) -> Response:
-        return _json(service.account_state(account))
+    def account_state(account: Account, request: Request) -> Response:
+        return _json(service.account_state(account, key=request.state.key_id))
 
     @post(
         "/v1/locks/{account:path}/lift",
+        "admin",
         summary="Lift an account's lock",
         responses=_answers(200, ref("LockLifted"), "The lock is lifted.", 404, 422, 503),
     )
     def lift_lock(account: Account, request: Request) -> Response:
-        service.lift_lock(account, by=f"key:{request.state.key_id}")
+        key_id = request.state.key_id
+        service.lift_lock(account, by=f"key:{key_id}", key=key_id)
         return _json(LockLifted(account=account, locked=False))
 
     @post(
         "/v1/bans/{address}/lift",
+        "admin",
         summary="Lift an address's ban",
         responses=_answers(200, ref("BanLifted"), "The ban is lifted.", 422, 503),
     )
@@ -392,7 +561,8 @@ def create_app(
             message = "not an IPv4 or IPv6 address"
             problem = Problem(error="invalid_request", message=message, field="address")
             raise _InvalidBodyError(problem) from None
-        service.lift_ban(address, by=f"key:{request.state.key_id}")
+        key_id = request.state.key_id
+        service.lift_ban(address, by=f"key:{key_id}", key=key_id)
         return _json(BanLifted(address=address, banned=False))
 
     @app.get(
@@ -453,6 +623,7 @@ def create_app(
 
     @get(
         "/ready",
+        None,
         summary="Readiness: the store answers",
         responses=_answers(200, ref("Health"), "Ready to decide.", 503),
     )
@@ -462,6 +633,7 @@ def create_app(
 
     @get(
         "/metrics",
+        "read",
         summary="Prometheus metrics",
         responses={
             200: {
@@ -470,13 +642,14 @@ def create_app(
             },
             401: _answers(200, {}, "")[401],
             403: _answers(200, {}, "")[403],
+            429: _answers(200, {}, "")[429],
         },
     )
     def metrics_text() -> Response:
         content, media_type = metrics.exposition()
         return Response(content, media_type=media_type)
 
-    @get("/openapi.json", include_in_schema=False)
+    @get("/openapi.json", None, include_in_schema=False)
     def openapi_document() -> Response:
         return _json(app.openapi())
 
@@ -489,6 +662,7 @@ def create_app(
         return _json(Health(status="ok"))
 
     _install_error_handlers(app, metrics, logger)
+    app.state.legacy_keys = legacy
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -499,6 +673,7 @@ def create_app(
                 routes=app.routes,
             )
             document.setdefault("components", {}).setdefault("schemas", {}).update(components())
+            _at_most(document, "categories", limits.max_categories)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -538,8 +713,23 @@ def _install_error_handlers(
         )
         return rejected(request, problem)
 
+    async def past_limit(request: Request, error: Exception) -> Response:
+        if not isinstance(error, _LimitError):  # pragma: no cover - registered for it only
+            raise error
+        metrics.limited.labels(limit=error.limit).inc()
+        if error.status != 422:
+            logger.info("limited", path=request.url.path, limit=error.limit)
+            return _json(error.problem, error.status)
+        return rejected(request, error.problem)
+
     async def store_unavailable(request: Request, error: Exception) -> Response:
         return _problem(503, "store_unavailable", str(error))
+
+    async def internal_error(request: Request, error: Exception) -> Response:
+        # Counted and logged by type only: no stack trace or path ever reaches a caller.
+        metrics.internal_errors.inc()
+        logger.error("internal_error", path=request.url.path, error=type(error).__name__)
+        return _problem(500, "internal_error", "the service failed to answer this request")
 
     async def http_error(request: Request, error: Exception) -> Response:
         if not isinstance(error, HTTPException):  # pragma: no cover
@@ -549,6 +739,7 @@ def _install_error_handlers(
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",
+            429: "too_many_failures",
         }
         response = _problem(
             error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
@@ -557,6 +748,59 @@ def _install_error_handlers(
         return response
 
     app.add_exception_handler(_InvalidBodyError, invalid_body)
+    app.add_exception_handler(_LimitError, past_limit)
+    app.add_exception_handler(Exception, internal_error)
     app.add_exception_handler(RequestValidationError, invalid_parameter)
     app.add_exception_handler(StoreUnavailableError, store_unavailable)
     app.add_exception_handler(HTTPException, http_error)
+
+
+def _at_most(schema: Any, name: str, most: int) -> None:
+    """Give every ``name`` property in ``schema`` a ``maxItems`` of ``most`` (the limit)."""
+    if isinstance(schema, dict):
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and isinstance(properties.get(name), dict):
+            properties[name]["maxItems"] = most
+        for value in schema.values():
+            _at_most(value, name, most)
+    elif isinstance(schema, list):
+        for item in schema:
+            _at_most(item, name, most)
+
+
+def _too_large(most: int) -> Problem:
+    return Problem(error="body_too_large", message=f"the body is larger than {most:,} bytes")
+
+
+class _LegacyVerifier:
+    """Runs argon2 checks of legacy keys one at a time, on a thread of their own.
+
+    Only a well-formed key naming a known legacy id gets here (an unknown id
+    is refused by the quick check), from an address not throttled, and at
+    most `_LEGACY_QUEUE` wait: others are told to retry (429). The decisions'
+    thread pool is never used, so these checks cannot hold a decision up.
+    """
+
+    def __init__(self, keys: ApiKeys) -> None:
+        self.keys = keys
+        self._executor: ThreadPoolExecutor | None = None
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    async def verify(self, presented: str) -> ApiKey | None:
+        with self._lock:
+            if self._waiting >= _LEGACY_QUEUE:
+                raise HTTPException(
+                    status_code=429,
+                    detail="too many key verifications in progress",
+                    headers={"Retry-After": "1"},
+                )
+            self._waiting += 1
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="rempart-legacy-key")
+            executor = self._executor
+        try:
+            return await asyncio.wrap_future(executor.submit(self.keys.verify_slowly, presented))
+        finally:
+            with self._lock:
+                self._waiting -= 1

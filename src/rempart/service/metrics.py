@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from rempart.guard.decision import Verdict
+from rempart.service.limits import LIMITS
 
 __all__ = ["DECIDE_BUCKETS", "ServiceMetrics"]
 
@@ -30,7 +31,13 @@ milliseconds."""
 
 
 class ServiceMetrics:
-    """Decisions by verdict, decision latency, rejected requests and store errors, for one app.
+    """Decisions by verdict and latency, refused requests and failures, for one app.
+
+    Requests refused by a limit (`rempart.service.limits`) count in
+    ``rempart_limited_requests_total{limit}``; those answered 422 also in
+    ``rempart_rejected_requests_total``. Failed authentications count by
+    reason: ``missing`` or ``wrong`` key, ``throttled`` (429), ``scope`` and
+    ``bouncer_key`` (403).
 
     Pass a ``registry`` to expose them next to other metrics; by default each
     app has its own, so two apps (or two tests) never share counts.
@@ -60,6 +67,27 @@ class ServiceMetrics:
         self.store_errors = Counter(
             "rempart_store_errors",
             "Calls to the guard that failed because its state store did not answer.",
+            registry=self.registry,
+        )
+        self.limited = Counter(
+            "rempart_limited_requests",
+            "Requests refused for going past a limit (HTTP 413 or 422), by limit.",
+            ["limit"],
+            registry=self.registry,
+        )
+        for limit in LIMITS:
+            self.limited.labels(limit=limit)
+        self.auth_failures = Counter(
+            "rempart_auth_failures",
+            "Requests refused for their key (HTTP 401, 403 or 429), by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        for reason in ("missing", "wrong", "throttled", "scope", "bouncer_key"):
+            self.auth_failures.labels(reason=reason)
+        self.internal_errors = Counter(
+            "rempart_internal_errors",
+            "Requests the service failed to answer (HTTP 500).",
             registry=self.registry,
         )
 
