@@ -37,6 +37,9 @@ class Finding:
     actions: tuple[Action, ...] = ()
     tighten: float = 1.0
     context: str | None = None
+    stranger: bool = False
+    """The event comes through a session opened from someone else's device, or from an
+    account hopping across new networks, not yet vouched for by a step-up."""
     warnings: tuple[str, ...] = ()
     """What came before a successful login that a thief does (failed logins, a stuffing
     address or wave), for the guard to put in `EventContext.login_warnings`."""

@@ -42,6 +42,9 @@ class EventContext:
     session id, or its address and browser when the portal gives none."""
     vouched_since: float | None = None
     """When this session last passed step-up (within the grace period), else None."""
+    stranger: bool = False
+    """Whether a detector found this event's session to be someone else's device (or an
+    account hopping across new networks) not yet vouched for (`Finding.stranger`)."""
     broad_asn: bool = False
     """Whether the address's AS is too broad to tell one network from another."""
     login_warnings: list[str] = field(default_factory=list)

@@ -12,10 +12,11 @@ apart).
 When the whole portal's unexplained reads in an hour rise well above that
 hour's usual level (many accounts each reading a little: a campaign spread
 under every account's budget), an alert says so, and for the next hour the
-accounts feeding the surge — those whose unexplained read another sign
-already tightened (a network or browser new to the account, a reset, robot
-timing) — get a much tighter budget: the campaign's accounts, not the
-professionals reading from their usual desk.
+accounts feeding the surge — reading through a session opened from someone
+else's device, or hopping across new networks, that no step-up vouched for
+(`EventContext.stranger`) — get a much tighter budget: the campaign's
+accounts, not the professionals at their usual desk, nor one abroad or
+behind a stale network label.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class SharedInfrastructure:
             surge = self._surge(context)
             if surge is not None:
                 return surge
-            if context.tighten < 1.0 and self.store.get(PopulationKeys.SURGE_ALERTED, context.t):
+            if context.stranger and self.store.get(PopulationKeys.SURGE_ALERTED, context.t):
                 return self._feeding(context)
         if context.account is None:
             return None
@@ -166,7 +167,7 @@ class SharedInfrastructure:
                 figures={"unexplained_hour": hour, "threshold": threshold},
             ),
             actions=(Action(kind=ActionKind.ALERT, target="portal"),),
-            tighten=self.policy.surge_tighten if context.tighten < 1.0 else 1.0,
+            tighten=self.policy.surge_tighten if context.stranger else 1.0,
             context="portal-wide surge of unexplained reads",
         )
 

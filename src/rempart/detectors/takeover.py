@@ -82,6 +82,7 @@ class TakeoverContext:
         if context.country != UNKNOWN_COUNTRY and context.country not in self._home:
             tighten *= policy.foreign_network
             signs.append(f"connection from {context.country}")
+        stranger = False
         session_id = event.session if event.kind in _LOOKUPS else None
         session = store.get(TakeoverKeys.session(session_id), now) if session_id else None
         # A session opened from someone else's device carries that to its reads (below), in
@@ -139,12 +140,14 @@ class TakeoverContext:
                 # the sessions opened that way, until one passes step-up.
                 tighten *= policy.network_hopping
                 signs.append(f"new networks in {session[5]} address blocks that day")
+                stranger = True
             if carried:
                 # What the login revealed (a network and browser new to the account) holds for
                 # the session's reads until the session passes step-up.
                 assert session is not None
                 tighten *= float(session[3])
                 signs.append("session opened from a new network and a new browser")
+                stranger = True
                 if (
                     session[4]
                     and context.is_read
@@ -165,6 +168,7 @@ class TakeoverContext:
                         ),
                         tighten=tighten,
                         context=", ".join(signs),
+                        stranger=True,
                     )
             if (
                 session is not None
@@ -186,7 +190,9 @@ class TakeoverContext:
                     tighten=tighten,
                 )
         if tighten < 1.0:
-            return Finding(detector=self.name, tighten=tighten, context=", ".join(signs))
+            return Finding(
+                detector=self.name, tighten=tighten, context=", ".join(signs), stranger=stranger
+            )
         return None
 
     def _hops(self, account: str, context: EventContext) -> int:

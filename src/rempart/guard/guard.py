@@ -217,6 +217,8 @@ class Guard:
                     context.tighten_by(finding.tighten, finding.context or detector.name)
                 if finding.warnings:
                     context.login_warnings.extend(finding.warnings)
+                if finding.stranger:
+                    context.stranger = True
         verdict = Verdict.ALLOW
         actions: list[Action] = []
         reasons: list[Reason] = []
