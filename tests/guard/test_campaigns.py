@@ -117,3 +117,28 @@ def test_a_surge_tightens_only_the_accounts_feeding_it() -> None:
     (reason,) = [r for r in challenged.reasons if r.code == "unexplained_budget"]
     assert "portal-wide surge of unexplained reads" in reason.message
     assert portal.reads_until_challenged("usual", account="A2", gap=1) == 10
+
+
+def test_a_surge_leaves_an_owner_with_another_sign_alone() -> None:
+    """During a surge, a professional whose budget another sign tightened (a password reset
+    from their usual line and browser) keeps that budget: only sessions from someone else's
+    device, or hopping across new networks, feed a surge (on incident-2022 a foreign or stale
+    network label plus the surge had put dozens of professionals at a budget of 1)."""
+    policy = Policy.default()
+    portal = _portal()
+    _established(portal)
+    portal.now = T0 + timedelta(days=10)
+    portal.decide(kind="password_reset", session=None, gap=1)
+    portal.login(session="owner", gap=1)
+    for index in range(policy.population.surge_min_hour):
+        portal.guard.decide(
+            portal.event(
+                gap=1,
+                account=f"B{index}",
+                session=f"b{index}",
+                subject=pseudonym_for(80_000 + index),
+                ip=f"100.71.{index}.1",
+            )
+        )
+    expected = int(policy.budget.hour * policy.takeover.credential_change)
+    assert portal.reads_until_challenged("owner", gap=1) == expected
