@@ -22,11 +22,13 @@ SEEDS = (1, 2, 3)
 
 
 @pytest.fixture(scope="module", params=SEEDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small preset for one seed."""
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, Path]:
+    """The small preset for one seed: the seed and its directory."""
     out = tmp_path_factory.mktemp(f"bars-seed{request.param}")
     simulate(preset("small"), out, seed=request.param)
-    return out
+    return request.param, out
 
 
 def realistic_report(world: Path, thief: Thief) -> dict[str, Any]:
@@ -44,11 +46,10 @@ def realistic_report(world: Path, thief: Thief) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module", params=list(Thief))
-def report(request: pytest.FixtureRequest, world: Path) -> Any:
+def report(request: pytest.FixtureRequest, world: tuple[int, Path]) -> Any:
     """The evaluation report of one seed's world for one thief, at realistic knowledge."""
-    return {"seed": request.node.callspec.params["world"], "thief": request.param} | (
-        realistic_report(world, request.param)
-    )
+    seed, directory = world
+    return {"seed": seed, "thief": request.param} | realistic_report(directory, request.param)
 
 
 @pytest.mark.slow
