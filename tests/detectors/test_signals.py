@@ -480,6 +480,7 @@ def test_a_read_feeding_a_surge_through_shared_infrastructure_takes_both() -> No
     finding = detector.score_one(feeding)
     assert finding is not None
     assert finding.tighten == pytest.approx(policy.tighten * policy.surge_tighten)
+    assert finding.detector == "population"
     assert finding.context == (
         f"Op (AS16276) serves accounts of {policy.sites_per_hosting_network} sites today, "
         "portal-wide surge of unexplained reads"
@@ -1236,3 +1237,41 @@ def test_ipv6_network_keys_are_slash_48() -> None:
 
     assert network_key("2a01:cb00:1234:5678::1") == "2a01:cb00:1234::/48"
     assert network_key("90.12.34.56") == "90.12.34.0/24"
+
+
+def test_an_unknown_session_abroad_on_a_server_names_both_signs() -> None:
+    """An unknown session's signs are joined in the words of each."""
+    detector = TakeoverContext(MemoryStore(), POLICY)
+    abroad = _network(HOME, NetworkKind.HOSTING, country="DE")
+    finding = detector.score_one(_context(session="s1", network=abroad))
+    assert finding is not None
+    assert finding.context == "rented server (Op), connection from DE"
+
+
+def test_a_suspect_sessions_long_id_is_cut() -> None:
+    """The suspect-session reason cuts the session id to eight characters."""
+    detector = TakeoverContext(MemoryStore(), POLICY)
+    _established(detector)
+    start = _at_day()
+    detector.learn_one(_context(start - 600, kind="password_reset", session=None), Verdict.ALLOW)
+    login = _context(
+        start, kind="login_success", ip=ELSEWHERE, user_agent=FIREFOX, session="session-12345"
+    )
+    detector.learn_one(login, Verdict.ALLOW)
+    read = _context(start + 60, ip=ELSEWHERE, user_agent=FIREFOX, session="session-12345")
+    finding = detector.score_one(read)
+    assert finding is not None
+    assert finding.reason is not None
+    assert finding.reason.message.startswith("session session-… opened from a network")
+
+
+def test_an_explained_read_in_a_plain_session_leaves_it_as_its_login_made_it() -> None:
+    """An explained read in a session from the account's own device does not renew the
+    session: twelve hours after its login, it is unknown all the same."""
+    detector = TakeoverContext(MemoryStore(), POLICY)
+    detector.learn_one(_context(kind="login_success", session="s1"), Verdict.ALLOW)
+    detector.learn_one(_context(6 * HOUR, session="s1", explained=True), Verdict.ALLOW)
+    finding = detector.score_one(_context(12 * HOUR + 60, session="s1"))
+    assert finding is not None
+    assert finding.reason is not None
+    assert finding.reason.code == "unknown_session"
