@@ -24,9 +24,9 @@ import numpy.typing as npt
 from rempart.directory import Profession
 from rempart.events import RESULTS_MAX, EventKind, Lookup
 from rempart.testbed.attacks import AttackContext, Scenario
+from rempart.testbed.attacks.browsing import ordinary_browsers
 from rempart.testbed.attacks.infrastructure import residential_addresses
 from rempart.testbed.clock import MICROS, day_start_us
-from rempart.testbed.geography import browser_user_agents
 from rempart.testbed.sessions import cut_sessions, emit_logins, session_ids
 
 __all__ = ["SCENARIO", "SearchHarvest"]
@@ -68,9 +68,7 @@ def generate(context: AttackContext, params: SearchHarvest) -> None:
     world = context.world
     professions = tuple(p for p in Profession if p is not Profession.BILLING)
     victims = context.take_victims(rng, params.accounts, professions)
-    agents = browser_user_agents()
-    weights = np.array([weight for _, weight in agents])
-    browsers = rng.choice(len(agents), size=len(victims), p=weights / weights.sum())
+    browsers = ordinary_browsers(rng, len(victims))
     lines = residential_addresses(world.network, rng, len(victims))
     # Every thief lists people nobody else listed, canaries aside (no search finds them).
     people = rng.permutation(np.flatnonzero(~world.subjects.canary))
@@ -80,7 +78,7 @@ def generate(context: AttackContext, params: SearchHarvest) -> None:
     last_day = min(world.preset.days, first_day + params.days)
     for k, victim in enumerate(victims):
         attacker = f"{NAME}:{k:02d}"
-        agent = agents[int(browsers[k])][0]
+        agent = str(browsers[k])
         times = _search_times(world.preset.start, first_day, last_day, params, rng)
         if len(times) == 0:
             continue
