@@ -88,7 +88,6 @@ class _Attacker:
     first_lookup: float | None = None
     first_detection: float | None = None
     first_detection_any: float | None = None
-    last_allowed: float | None = None
     refused_after_last_allowed: float | None = None
     lookups: int = 0
     reads_allowed: int = 0
@@ -376,7 +375,6 @@ def _count_attack(
             attacker.refused_after_last_allowed = now
         return
     attacker.refused_after_last_allowed = None
-    attacker.last_allowed = now
     if event.is_read and event.subject is not None:
         attacker.reads_allowed += 1
         attacker.exposures.append((event.account or "", now, event.subject))
