@@ -26,22 +26,35 @@ from rempart.testing import make_event
 __all__ = ["RedisServer", "login", "write_world"]
 
 
-def write_world(directory: Path) -> Path:
-    """The tiny world's directory, written under ``directory``."""
+def write_world(directory: Path, sites: int = 1, per_site: int = 2) -> Path:
+    """The tiny world's directory, written under ``directory``.
+
+    ``sites`` pharmacies ``S1``… like the first, each with ``per_site``
+    pharmacists, numbered ``A1``, ``A2``… across the sites (the soak uses more).
+    """
     world = directory / "world"
     world.mkdir(parents=True, exist_ok=True)
-    site = Site(
-        site="S1",
-        kind=SiteKind.PHARMACY,
-        department="75",
-        commune="75056",
-        timezone="Europe/Paris",
-        hours=tuple(OpeningInterval(weekday=day, opens=0, closes=1440) for day in range(7)),
-    )
-    accounts = [
-        Account(account=name, profession=Profession.PHARMACIST, site="S1") for name in ("A1", "A2")
+    every_day = tuple(OpeningInterval(weekday=day, opens=0, closes=1440) for day in range(7))
+    places = [
+        Site(
+            site=f"S{number}",
+            kind=SiteKind.PHARMACY,
+            department="75",
+            commune="75056",
+            timezone="Europe/Paris",
+            hours=every_day,
+        )
+        for number in range(1, sites + 1)
     ]
-    (world / "sites.jsonl").write_bytes(msgspec.json.encode(site) + b"\n")
+    accounts = [
+        Account(account=f"A{number}", profession=Profession.PHARMACIST, site=f"S{site}")
+        for number, site in enumerate(
+            (site for site in range(1, sites + 1) for _ in range(per_site)), start=1
+        )
+    ]
+    (world / "sites.jsonl").write_bytes(
+        b"".join(msgspec.json.encode(site) + b"\n" for site in places)
+    )
     (world / "accounts.jsonl").write_bytes(
         b"".join(msgspec.json.encode(account) + b"\n" for account in accounts)
     )

@@ -119,3 +119,36 @@ def test_the_batch_limit_is_configurable_and_counted() -> None:
     assert (response.status_code, response.json()["error"]) == (422, "batch_too_large")
     assert limited(service, "batch_size") == 1.0
     assert not [line for line in service.log_lines() if line["event"] == "decision"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"kind": "1 85 05 78 006 084 36"}, "$.kind", "Not one of the accepted values"),
+        ({"categories": ["185057800608436"]}, "$.categories[0]", "Not one of the accepted values"),
+        ({"pwd-185057800608436": 1}, "$", "Object contains an unknown field"),
+    ],
+)
+def test_a_422_never_echoes_the_rejected_value_or_field_name(
+    change: dict[str, Any], field: str, message: str
+) -> None:
+    """A bad enum value or an unknown field name may be a NIR or a secret: the 422 names the
+    place, not the text (msgspec's own message quotes it)."""
+    service = Service()
+    response = service.client().post("/v1/decide", json={**Portal().read(), **change})
+    assert response.status_code == 422
+    assert response.json() == {"error": "invalid_request", "message": message, "field": field}
+    assert "185057800608436" not in response.text.replace(" ", "")
+
+
+def test_a_content_length_of_non_ascii_digits_is_no_500() -> None:
+    """``Content-Length: ²`` (byte 0xB2, a digit to ``str.isdigit`` but not to ``int``) reached
+    the size check as a ValueError; it is now read like any unknown length."""
+    service = Service()
+    headers = [
+        (b"authorization", f"Bearer {service.key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"\xb2"),
+    ]
+    status, _ = _call(service.app, headers, [b"{}"])
+    assert status == 422

@@ -91,6 +91,11 @@ Route = Callable[..., Response]
 _JSON: Final = "application/json"
 _LOCATED: Final = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
 _FIELD_PREFIX: Final = re.compile(r"^(?P<field>[a-z_]+): (?P<rest>.*)$", re.DOTALL)
+_ECHOING: Final = (
+    (re.compile(r"^Invalid enum value ", re.DOTALL), "Not one of the accepted values"),
+    (re.compile(r"^Object contains unknown field ", re.DOTALL), "Object contains an unknown field"),
+)
+"""msgspec messages that quote the rejected input, and what is said instead."""
 _ENCODER: Final = msgspec.json.Encoder()
 
 Account = Annotated[
@@ -133,7 +138,7 @@ async def _raw_body(request: Request) -> bytes:
     """The body, refused (413) as soon as it is known to be past the app's limit."""
     most: int = request.app.state.limits.max_body_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > most:
+    if declared.isascii() and declared.isdigit() and int(declared) > most:
         raise _LimitError(413, "body_size", _too_large(most))
     chunks: list[bytes] = []
     size = 0
@@ -226,9 +231,17 @@ def _integral(value: Any) -> Any:
 
 
 def _located(text: str) -> Problem:
-    """Split msgspec's ``message - at `$.path``` and a cross-field ``field: message``."""
+    """Split msgspec's ``message - at `$.path``` and a cross-field ``field: message``.
+
+    The caller's own text is never echoed: msgspec quotes a rejected enum value
+    and an unknown field's name (either may hold a NIR or a secret), so those
+    two messages lose their quotation.
+    """
     match = _LOCATED.match(text)
     message = match.group("message") if match else text
+    for echoing, plain in _ECHOING:
+        if echoing.match(message):
+            message = plain
     path = (match.group("path") if match else None) or "$"
     named = _FIELD_PREFIX.match(message)
     if named is not None:  # raised by __post_init__ as "ip: not an IPv4 or IPv6 address"

@@ -11,6 +11,8 @@ Endpoints (JSON bodies)::
     GET  /patients?nir=...&birth_date=YYYY-MM-DD   (typed NIR; 404 unless both agree)
     GET  /patients/search?surname=...&birth_date=...   (links to /patients/by-link/{ref})
     GET  /patients/by-link/{ref}
+    POST /rempart/webhook         Rempart's signed actions, with ``webhook_secret`` only
+                                  (see `rempart.testbed.portal.webhook`)
 
 and for a browser (HTML pages, forms posted ``application/x-www-form-urlencoded``,
 see `rempart.testbed.portal.forms` for the cross-site defences)::
@@ -87,13 +89,14 @@ from rempart.middleware import (
 )
 from rempart.pseudonym import Pseudonymizer
 from rempart.secret import Secret
-from rempart.testbed.portal import forms, pages
+from rempart.testbed.portal import forms, pages, webhook
 from rempart.testbed.portal.credentials import Credentials, account_email
 from rempart.testbed.portal.patients import (
     RECORD_CATEGORIES,
     SEARCH_CATEGORIES,
     PatientRegister,
 )
+from rempart.testbed.portal.restrictions import LOCKED, Restrictions
 from rempart.testbed.simulate import key_for_seed
 
 __all__ = ["SESSION_COOKIE", "Portal", "create_portal"]
@@ -232,7 +235,10 @@ class _SignIn:
 
 
 class Portal:
-    """The portal's state: accounts, sessions, pending challenges, reset tokens, patients."""
+    """The portal's state: accounts, sessions, pending challenges, reset tokens, patients.
+
+    ``restrictions`` holds the locks and bans Rempart sent by webhook.
+    """
 
     def __init__(
         self,
@@ -259,6 +265,7 @@ class Portal:
         self.sessions: dict[str, str] = {}  # session -> account
         self.pending = ChallengeBook()  # sessions challenged, until step-up is answered
         self.csrf = forms.CsrfTokens()
+        self.restrictions = Restrictions()
         self._resets: dict[str, tuple[str, datetime]] = {}  # sha256(token) -> account, expiry
         self._account_resets: dict[str, set[str]] = {}  # account -> its outstanding digests
 
@@ -279,8 +286,11 @@ class Portal:
 
         A wrong password is a ``login_failure`` (``decision`` None unless the
         guard denies); a challenged sign-in opens the session with its
-        challenge pending.
+        challenge pending. An account Rempart locked by webhook is refused
+        before its password is even checked.
         """
+        if self.restrictions.locked(account, self.clock()):
+            return _SignIn(LOCKED)
         if not self.credentials.verify(account, password):
             decision = self.decide(self.account_event(EventKind.LOGIN_FAILURE, account, request))
             return _SignIn(decision if decision.verdict is Verdict.DENY else None)
@@ -456,6 +466,7 @@ def create_portal(
     audit: Callable[[Event], None] | None = None,
     trusted_proxies: Iterable[str] = (),
     secure_cookies: bool | None = None,
+    webhook_secret: Secret | None = None,
 ) -> GuardMiddleware:
     """The portal over the simulated world in ``world_dir``, wrapped by `GuardMiddleware`.
 
@@ -466,8 +477,11 @@ def create_portal(
     ``trusted_proxies``: the reverse proxies whose ``X-Forwarded-For`` is
     believed (addresses or networks; none by default). ``secure_cookies``:
     True or False to force the cookies' ``Secure`` flag; by default it is set
-    unless the request was addressed to loopback. The `Portal` state is at
-    ``app.app.state.portal``.
+    unless the request was addressed to loopback. ``webhook_secret``: the
+    secret shared with Rempart's webhook enforcer (at least 32 bytes); with
+    it, the portal carries out Rempart's signed actions posted to
+    ``/rempart/webhook`` (`rempart.testbed.portal.webhook`), without it that
+    endpoint does not exist. The `Portal` state is at ``app.app.state.portal``.
     """
     if key is None:
         manifest = json.loads((world_dir / "manifest.json").read_text())
@@ -490,6 +504,8 @@ def create_portal(
     app.state.portal = portal
     app.add_exception_handler(RequestValidationError, _invalid_request)
     _endpoints(app, portal)
+    if webhook_secret is not None:
+        webhook.install(app, portal, webhook_secret)
     return GuardMiddleware(
         app,
         guard=guard,
