@@ -81,6 +81,7 @@ class Automation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     gaps: Count = 10
     robot: Multiplier = 0.25
     outside_hours: Multiplier = 0.5
+    scripted_client: Multiplier = 0.1
 
 
 class Enumeration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -24,13 +24,23 @@ each other, whatever their version.
 'Firefox/Android/mobile'
 >>> browser_key("python-requests/2.27.1")
 'python-requests/other/other'
+
+`is_scripted` tells a script from a person's browser: a user agent that
+names no browser and does not even claim to be one (``Mozilla/``), a
+headless Chrome, or none at all.
+
+>>> is_scripted("Go-http-client/2.0"), is_scripted("")
+(True, True)
+>>> is_scripted("Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 "
+...             "(KHTML, like Gecko) Mobile/15E148")  # an app's web view: a person
+False
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["browser_key"]
+__all__ = ["browser_key", "is_scripted"]
 
 # First match wins: a token that another browser's user agent also carries comes after it.
 _FAMILIES: Final = (
@@ -85,6 +95,19 @@ def browser_key(user_agent: str) -> str:
         family = _product(user_agent)
     system = next((name for token, name in _SYSTEMS if token in user_agent), _OTHER)
     return f"{family}/{system}/{_device(user_agent, system)}"
+
+
+def is_scripted(user_agent: str) -> bool:
+    """Whether ``user_agent`` is a script's: no browser named nor claimed, headless, or empty.
+
+    Every browser a person uses, and every web view in an app, starts with
+    ``Mozilla/``; ``curl``, ``python-requests``, ``Go-http-client``, ``okhttp``
+    and the rest do not. A headless Chrome claims to be a browser but says
+    what it is.
+    """
+    if not user_agent.startswith("Mozilla/"):
+        return True
+    return "HeadlessChrome/" in user_agent
 
 
 def _product(user_agent: str) -> str:

@@ -195,6 +195,49 @@ def test_a_read_while_the_site_is_closed_tightens_by_outside_hours() -> None:
     assert detector.score_one(opened) is None
 
 
+@pytest.mark.parametrize(
+    ("user_agent", "named"),
+    [
+        ("python-requests/2.19.1", "python-requests"),
+        ("Go-http-client/2.0", "Go-http-client"),
+        ("", "no user agent"),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "HeadlessChrome/120.0.0.0 Safari/537.36",
+            "HeadlessChrome",
+        ),
+    ],
+)
+def test_a_scripted_client_tightens_by_scripted_client_on_its_own(
+    user_agent: str, named: str
+) -> None:
+    """A read by a script (no browser named nor claimed, headless, or no user agent) is
+    tightened by ``automation.scripted_client`` from its first read, naming the tool; at
+    the default it is strong alone (``budget.strong_tighten``)."""
+    detector = Automation(MemoryStore(), POLICY)
+    finding = detector.score_one(_read(0.0, user_agent=user_agent))
+    assert finding is not None
+    assert finding.tighten == POLICY.automation.scripted_client
+    assert finding.context == f"scripted client ({named})"
+    assert POLICY.automation.scripted_client <= POLICY.budget.strong_tighten
+
+
+@pytest.mark.parametrize(
+    "user_agent",
+    [
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 16_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148",
+    ],
+)
+def test_a_person_s_browser_or_web_view_is_no_scripted_client(user_agent: str) -> None:
+    """A browser, and an app's web view that names no browser but claims ``Mozilla/``, are
+    people: nothing to say on an open site's first read."""
+    detector = Automation(MemoryStore(), POLICY)
+    assert detector.score_one(_read(0.0, user_agent=user_agent)) is None
+
+
 def test_automation_ignores_other_events() -> None:
     """Only record views are paced: thirty logins in a minute are not robot reads, nor is a
     login at a closed site."""

@@ -22,6 +22,11 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 T0 = datetime(2022, 3, 8, 9, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Rennes
 HOME = "90.12.34.56"  # Orange, a French fixed line
 BASE_URL = "http://127.0.0.1"  # loopback: the portal's cookies are not Secure, as over http
+BROWSER = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+"""The client's user agent: a pharmacist's browser (httpx's own would be a scripted client)."""
 
 
 class Clock:
@@ -75,7 +80,10 @@ class PortalClient:
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app, client=(HOME, 40_000))
             async with httpx.AsyncClient(
-                transport=transport, base_url=BASE_URL, cookies=self.cookies
+                transport=transport,
+                base_url=BASE_URL,
+                cookies=self.cookies,
+                headers={"User-Agent": BROWSER},
             ) as client:
                 response = await client.request(method, path, **kwargs)
                 self.cookies = client.cookies

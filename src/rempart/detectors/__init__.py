@@ -14,7 +14,7 @@ their `EventContext` and imports them, not the other way round.
 from __future__ import annotations
 
 from rempart.detectors.automation import Automation
-from rempart.detectors.base import Detector, Finding, StepUpHook
+from rempart.detectors.base import Detector, Finding, RefusalHook, StepUpHook
 from rempart.detectors.budget import UnexplainedBudget
 from rempart.detectors.challenges import UnansweredChallenges
 from rempart.detectors.context import EventContext
@@ -34,6 +34,7 @@ __all__ = [
     "Finding",
     "LoginAttacks",
     "PeerVolume",
+    "RefusalHook",
     "SharedInfrastructure",
     "StepUpHook",
     "TakeoverContext",

@@ -3,7 +3,10 @@
 Humans read a patient, talk, read another: minutes apart, with pauses. A
 script reads every second or two for hours. Thirty reads in ten minutes, or
 most of the last gaps under a few seconds, tighten the budget hard; a read
-outside the site's opening hours (in its own time zone) tightens it too.
+outside the site's opening hours (in its own time zone) tightens it too. So
+does a read whose user agent is a script's rather than a browser's
+(`rempart.useragent.is_scripted`): people use browsers; a naive thief's
+script says what it is from its first read, before any pace shows.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rempart.events import EventKind
 from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
 from rempart.stores.keys import AutomationKeys
+from rempart.useragent import browser_key, is_scripted
 
 __all__ = ["Automation"]
 
@@ -47,6 +51,10 @@ class Automation:
         elif len(gaps) >= policy.gaps and short >= policy.short_gap_share * len(gaps):
             tighten *= policy.robot
             signs.append(f"{short} of the last {len(gaps)} gaps under {policy.short_gap_s:g} s")
+        if is_scripted(event.user_agent):
+            tighten *= policy.scripted_client
+            product = browser_key(event.user_agent).split("/", 1)[0] or "no user agent"
+            signs.append(f"scripted client ({product})")
         if context.site is not None and not context.site_open:
             tighten *= policy.outside_hours
             signs.append(

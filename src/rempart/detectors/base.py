@@ -9,7 +9,10 @@ learns from traffic the guard challenged or refused.
 A detector may also act when the owner passes step-up (`StepUpHook`): the
 guard calls ``on_step_up`` on every detector that has it, whatever its class,
 so the guard never needs to know which detector keeps the budget or the
-account's usual networks.
+account's usual networks. In the same way, a detector may hear of the events
+the guard refused on a standing lock or ban before any detector scored them
+(`RefusalHook`): a stuffing wave is as large as the failed logins the portal
+saw, banned senders' included.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Protocol, runtime_checkable
 from rempart.decision import Action, Reason, Verdict
 from rempart.detectors.context import EventContext
 
-__all__ = ["Detector", "Finding", "StepUpHook"]
+__all__ = ["Detector", "Finding", "RefusalHook", "StepUpHook"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +85,18 @@ class StepUpHook(Protocol):
 
     def on_step_up(self, context: EventContext) -> None:
         """Update state now that the account's owner passed step-up on ``context``'s event."""
+        ...
+
+
+@runtime_checkable
+class RefusalHook(Protocol):
+    """What a detector that counts refused events has, besides `Detector`'s methods.
+
+    The guard refused ``context``'s event on a standing lock or ban, without
+    scoring it; ``on_refused`` may count it (it may write to the store), and
+    must stay cheap: a banned sender decides how often it is called.
+    """
+
+    def on_refused(self, context: EventContext) -> None:
+        """Count ``context``'s event, refused on a standing lock or ban."""
         ...

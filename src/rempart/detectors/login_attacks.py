@@ -8,7 +8,10 @@ failures on the account, or from an address that failed on other accounts,
 must pass step-up, and so must a login from a network new to its account
 during a portal-wide stuffing wave (many addresses, few tries each). A
 failure from the account's own usual network (a colleague's typo on a
-pharmacy's shared line) never counts as stuffing.
+pharmacy's shared line) never counts as stuffing. The wave counts every
+failed login the portal saw, those from addresses already banned included: a
+stuffing run through rotating addresses, each banned after a few tries, is
+no smaller for it.
 """
 
 from __future__ import annotations
@@ -97,6 +100,12 @@ class LoginAttacks:
                 Action(kind=ActionKind.ALERT, target=context.event.ip),
             ),
         )
+
+    def on_refused(self, context: EventContext) -> None:
+        """A failed login refused on a ban still swells the portal-wide wave (one counter)."""
+        event = context.event
+        if event.kind is EventKind.LOGIN_FAILURE and event.account is not None:
+            self.store.add_counts(LoginKeys.PORTAL_FAILURES, context.t, _PORTAL)
 
     def learn_one(self, context: EventContext, verdict: Verdict) -> None:
         event = context.event

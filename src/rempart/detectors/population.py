@@ -5,10 +5,12 @@ campaign reuses a few rented servers for many accounts. When accounts of
 several different sites read through one hosting operator within a day, each
 of them gets a tighter budget and an alert names the shared infrastructure.
 The same holds, with no network labels at all, for one /24 (or /48) through
-which accounts of several sites logged in within a day, each from a network
-new to it: a campaign's servers or proxies, whatever their kind (ranges the
-table labels as a VPN's exits or a mobile carrier's NAT, shared by design,
-apart).
+which accounts of several sites logged in within a day, each from someone
+else's device (a network and a browser both new to it): a campaign's servers
+or proxies, whatever their kind (ranges the table labels as a VPN's exits or
+a mobile carrier's NAT, shared by design, apart). Professionals whose phones
+land on the same unlabelled carrier NAT bring their own browsers, and do not
+add up.
 When the whole portal's unexplained reads in an hour rise well above that
 hour's usual level (many accounts each reading a little: a campaign spread
 under every account's budget), an alert says so, and for the next hour the
@@ -24,7 +26,7 @@ from __future__ import annotations
 from rempart.decision import Action, ActionKind, Reason, Verdict
 from rempart.detectors.base import Finding
 from rempart.detectors.context import EventContext
-from rempart.detectors.takeover import knows_network
+from rempart.detectors.takeover import knows_browser, knows_network
 from rempart.events import EventKind
 from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
@@ -111,14 +113,18 @@ class SharedInfrastructure:
             actions=(Action(kind=ActionKind.ALERT, target=target),),
         )
 
-    def _new_to_account(self, context: EventContext) -> bool:
-        account = context.event.account
-        return account is not None and not knows_network(
-            self.store, account, context.prefix, context.identity_asn, context.t
+    def _someone_elses_device(self, context: EventContext) -> bool:
+        """Whether this login comes from a network and a browser both new to the account."""
+        account, t = context.event.account, context.t
+        return (
+            account is not None
+            and not knows_network(self.store, account, context.prefix, context.identity_asn, t)
+            and not knows_browser(self.store, account, context.event.user_agent, t)
         )
 
     def _shared_prefix(self, context: EventContext) -> Finding | None:
-        """Accounts of several sites came through this prefix, new to each of them, today."""
+        """Accounts of several sites came through this prefix, each from someone else's device
+        (a network and a browser new to it), today."""
         site = context.account.site if context.account is not None else None
         if site is None or context.network_kind in _SHARED_BY_DESIGN:
             return None
@@ -126,7 +132,7 @@ class SharedInfrastructure:
         # One look-up for most events: a site not in the set counts only on a login that is new.
         if self.store.has_member(key, site, context.t):
             sites = self.store.member_count(key, context.t)
-        elif context.kind is EventKind.LOGIN_SUCCESS and self._new_to_account(context):
+        elif context.kind is EventKind.LOGIN_SUCCESS and self._someone_elses_device(context):
             sites = self.store.member_count(key, context.t) + 1
         else:
             return None
@@ -184,7 +190,7 @@ class SharedInfrastructure:
             context.account is not None
             and context.event.kind is EventKind.LOGIN_SUCCESS
             and context.network_kind not in _SHARED_BY_DESIGN
-            and self._new_to_account(context)
+            and self._someone_elses_device(context)
         ):
             self.store.add_member(
                 PopulationKeys.new_prefix_sites(context.prefix),

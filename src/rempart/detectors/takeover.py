@@ -45,6 +45,14 @@ def knows_network(store: StateStore, account: str, prefix: str, asn: int, now: f
     )
 
 
+def knows_browser(store: StateStore, account: str, user_agent: str, now: float) -> bool:
+    """Whether the account has used this browser (family, system, device) before; an empty
+    user agent is no known browser."""
+    return bool(user_agent) and store.has_member(
+        TakeoverKeys.browsers(account), browser_key(user_agent), now
+    )
+
+
 class TakeoverContext:
     """Tightens the budget on takeover signs; challenges unknown or moved sessions."""
 
@@ -275,7 +283,7 @@ class TakeoverContext:
             not user_agent
             or not self._established(account, now)
             or knows_network(store, account, context.prefix, context.identity_asn, now)
-            or store.has_member(TakeoverKeys.browsers(account), browser_key(user_agent), now)
+            or knows_browser(store, account, user_agent, now)
         ):
             return 1.0
         return policy.new_network * policy.new_device

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rempart.decision import Action, ActionKind, Decision, Reason, Verdict
-from rempart.detectors import Detector, Finding, StepUpHook, default_detectors
+from rempart.detectors import Detector, Finding, RefusalHook, StepUpHook, default_detectors
 from rempart.detectors.context import EventContext, local_minute, network_key
 from rempart.events import Event, EventKind
 from rempart.evidence import STANDING_KINDS, CareEvidence
@@ -91,6 +91,7 @@ class Guard:
         )
         # Whatever their class: a third party's detector takes part in step-up like ours.
         self._step_up_hooks = [d for d in self.detectors if isinstance(d, StepUpHook)]
+        self._refusal_hooks = [d for d in self.detectors if isinstance(d, RefusalHook)]
 
     # -- care evidence -------------------------------------------------------------
 
@@ -206,6 +207,13 @@ class Guard:
         context = self.context(event)
         blocked = self._enforced(context)
         if blocked is not None:
+            if self._refusal_hooks:
+                self.store.begin()
+                try:
+                    for hook in self._refusal_hooks:
+                        hook.on_refused(context)
+                finally:
+                    self.store.commit()
             return blocked
         findings: list[Finding] = []
         # In order: each detector sees the tightening of those before it (the budget comes last).
