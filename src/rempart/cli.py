@@ -547,12 +547,15 @@ def serve(
                 service.logger.info("store_recovered", mode=mode)
 
         # A circuit breaker in every mode: once Redis fails, calls stop waiting on it
-        # (mode error answers 503, as closed denies) and one probe a second brings it back.
+        # (mode error answers 503, as closed denies) and a PING a second, on a thread of
+        # its own, brings it back: no request ever waits on a probe.
+        client = bounded_client(redis_url, store_timeout)
         store = ResilientStore(
-            RedisStore(bounded_client(redis_url, store_timeout)),
+            RedisStore(client),
             mode="open" if mode == "open" else "closed",
             retry_after=1.0,
             on_change=on_change,
+            probe=client.ping,
         )
         store_errors = (StoreUnavailableError, redis.RedisError, OSError)
     guard = Guard(Knowledge.from_world(world, networks=networks_path), store=store, policy=policy)

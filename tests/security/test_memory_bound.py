@@ -84,3 +84,19 @@ def test_a_rewritten_key_is_swept_at_its_new_expiry_and_the_heap_stays_small() -
         store.put(f"cold{n}", n, float(n), ttl=1e6)  # evicted by the bound, never expired
     assert store.get("hot", 4_999.0) == 4_999
     assert len(store._expiries) <= 2 * len(store) + 1_024
+
+
+def test_a_long_lived_set_drops_its_expired_members() -> None:
+    """An account active every day for a year adds one member a day, each kept 30 days, to a
+    set that never expires while it is used (the takeover detector's active days): it holds
+    about 30 members, not 365. Found by the soak benchmark: the memory store kept every
+    expired member of a live set that is only ever asked ``has_member`` (Redis drops them on
+    each addition)."""
+    store = MemoryStore()
+    day = 86_400.0
+    for n in range(365):
+        store.add_member("active", str(n), n * day, 30 * day)
+        assert store.has_member("active", str(n), n * day)
+    held = store._entries["active"][1]
+    assert len(held) <= 31
+    assert store.member_count("active", 364 * day) == 30

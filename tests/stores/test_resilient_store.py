@@ -4,6 +4,8 @@ is shut down and restarted under a guard."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -158,6 +160,54 @@ def test_recovers_once_the_retry_is_due(mode: Literal["open", "closed"]) -> None
     assert h.changes[1:] == [(False, None)]
     assert h.store.add_counts("c", 4.0, (HOUR,)) == (1.0,)
     assert h.primary.inner.counts("c", 4.0, (HOUR,)) == (1.0,)
+
+
+def test_a_background_probe_keeps_every_caller_off_a_hung_primary() -> None:
+    """With a ``probe``, the caller due to retry is answered from the fallback at once while
+    the probe runs on a thread of its own; a probe that fails keeps the circuit open, one
+    that answers closes it, and the next call goes to the primary again."""
+    primary, clock = Switchable(), Clock()
+    primary.inner.concurrent = True  # type: ignore[attr-defined]  # thread-safe, like Redis
+    released, probing = threading.Event(), threading.Event()
+    outcomes: list[bool] = []
+
+    def probe() -> None:  # a PING to a paused Redis: blocks until released
+        probing.set()
+        released.wait(10)
+        outcomes.append(primary.down)
+        if primary.down:
+            raise redis.TimeoutError("Timeout reading from socket")
+
+    store = ResilientStore(
+        cast(StateStore, primary), mode="open", retry_after=5.0, clock=clock, probe=probe
+    )
+    primary.down = True
+    store.put("v", "local", 1.0, ttl=600.0)  # the call that finds it down opens the circuit
+    clock.now += 5.0
+    calls = primary.calls
+    assert store.get("v", 2.0) == "local"  # due to retry, yet answered without the primary
+    assert probing.wait(10)
+    assert primary.calls == calls  # the probe, not the caller, tried the primary
+    assert store.get("v", 2.5) == "local"  # while the probe hangs, callers do not wait on it
+    released.set()
+    _wait_until(lambda: store.errors == 2)
+    assert store.degraded
+    primary.down = False
+    clock.now += 5.0
+    probing.clear()
+    assert store.get("v", 3.0) == "local"
+    _wait_until(lambda: not store.degraded)
+    assert outcomes == [True, False]
+    assert store.put("v", "primary", 4.0, ttl=600.0) is None
+    assert primary.inner.get("v", 4.0) == "primary"
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (set by the probe's thread) for up to 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "the probe never finished"
+        time.sleep(0.005)
 
 
 def test_a_failed_retry_waits_again() -> None:

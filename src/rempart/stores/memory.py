@@ -154,8 +154,17 @@ class MemoryStore:
             members = entry[1]
             # The set lives as long as its longest-lived member.
             expiry = entry[0] if entry[0] > until else until
-        previous = members.get(member)
+        previous = members.pop(member, None)
         members[member] = until
+        # Members are kept in the order of their last addition: with one lifetime per set
+        # (each caller uses one), the first are the first to expire. Dropping up to two of
+        # them per addition keeps a long-lived set from hoarding expired members (Redis
+        # drops them on every addition too), at a bounded cost.
+        for _ in range(2):
+            first = next(iter(members))
+            if members[first] > now:
+                break
+            del members[first]
         # Always rewrite, so the set counts as recently written for eviction.
         self._write(key, members, expiry, now)
         return previous is None or previous <= now

@@ -23,7 +23,10 @@ when its primary is (`RedisStore` is; its ``concurrent`` attribute says so):
   running alongside the others, and nothing after it;
 - while the circuit is open, one call at a time probes the primary when the
   retry is due; the calls made meanwhile go straight to the fallback (or are
-  refused), never waiting behind the probe;
+  refused), never waiting behind the probe. Given a ``probe`` (a cheap call
+  to the primary: a Redis ``PING``), that call is not a caller's: it runs on
+  a thread of its own, the caller due to retry answers from the fallback at
+  once, and a hung primary costs no caller anything once the circuit is open;
 - the fallback `MemoryStore` is not thread-safe, so calls into it take a
   lock of their own: a local one, never held across a network call.
 
@@ -88,6 +91,10 @@ class ResilientStore:
         clock: a monotonic clock in seconds, read only while degraded.
         on_change: called with ``(True, "<error type>: <message>")`` when the
             store turns degraded and ``(False, None)`` when it recovers.
+        probe: when given (and the primary is thread-safe, ``concurrent``), the
+            retries are this call on a background thread instead of a
+            caller's call: success closes the circuit, a connection error
+            keeps it open for another ``retry_after``.
 
     Attributes:
         errors: connection errors met so far (each failed retry counts).
@@ -105,6 +112,7 @@ class ResilientStore:
         retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         on_change: Callable[[bool, str | None], None] | None = None,
+        probe: Callable[[], object] | None = None,
     ) -> None:
         if mode not in ("open", "closed"):
             raise ConfigError("mode", "'open' or 'closed'", mode)
@@ -128,6 +136,7 @@ class ResilientStore:
         self._probe = threading.Lock()  # held by the one call trying the primary again
         self._local = threading.Lock()  # the fallback store is not thread-safe
         self.concurrent: bool = bool(getattr(primary, "concurrent", False))
+        self._background = probe if self.concurrent else None
         # Chosen once, so that a degraded call never branches on the mode.
         self.fallback: StateStore | None
         self._refuge: Callable[[], StateStore]
@@ -158,6 +167,9 @@ class ResilientStore:
                 return self._on_refuge(call, refuge)
         # Open circuit: one caller at a time probes the primary, the others do not wait.
         if self.clock() >= self._retry_at and self._probe.acquire(blocking=False):
+            if self._background is not None:  # the probe is no caller's: nobody waits on it
+                threading.Thread(target=self._probe_apart, daemon=True).start()
+                return self._on_refuge(call, refuge)
             try:
                 try:
                     result = call(self.primary)
@@ -169,6 +181,19 @@ class ResilientStore:
             finally:
                 self._probe.release()
         return self._on_refuge(call, refuge)
+
+    def _probe_apart(self) -> None:
+        """The background probe: close the circuit if the primary answers (holds ``_probe``)."""
+        assert self._background is not None
+        try:
+            try:
+                self._background()
+            except CONNECTION_ERRORS as error:
+                self._lost(error)
+                return
+            self._recovered()
+        finally:
+            self._probe.release()
 
     def _on_refuge(self, call: Callable[[StateStore], _T], refuge: Callable[[], StateStore]) -> _T:
         with self._local:
