@@ -3,7 +3,6 @@ nesting are bounded, refused early with 413 or 422, and counted in the metrics."
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -11,42 +10,9 @@ import pytest
 from rempart.service.limits import RequestLimits
 from tests.service.world import Portal, Service
 
-from .helpers import limited
+from .helpers import limited, raw_post
 
 POST_ROUTES = ("/v1/decide", "/v1/decide/batch", "/v1/evidence", "/v1/step-up")
-
-
-def _call(app: Any, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, int]:
-    """POST /v1/decide to the ASGI app with raw headers; the status and body chunks read."""
-    read = 0
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal read
-        if read < len(chunks):
-            read += 1
-            return {"type": "http.request", "body": chunks[read - 1], "more_body": True}
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/decide",
-        "raw_path": b"/v1/decide",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("rempart", 80),
-    }
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], read
 
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read() -> None:
@@ -57,7 +23,7 @@ def test_a_declared_oversized_body_is_refused_before_it_is_read() -> None:
         (b"content-type", b"application/json"),
         (b"content-length", b"104857600"),
     ]
-    status, read = _call(service.app, headers, [b"[" * 65_536] * 1_600)
+    status, read = raw_post(service.app, "/v1/decide", headers, [b"[" * 65_536] * 1_600)
     assert (status, read) == (413, 0)
     assert limited(service, "body_size") == 1.0
 
@@ -66,7 +32,7 @@ def test_a_streamed_oversized_body_is_refused_as_soon_as_it_passes_the_limit() -
     """Without a length, the body is read only until it goes past the limit."""
     service = Service(limits=RequestLimits(max_body_bytes=200_000))
     headers = [(b"authorization", f"Bearer {service.key}".encode())]
-    status, read = _call(service.app, headers, [b" " * 65_536] * 1_600)
+    status, read = raw_post(service.app, "/v1/decide", headers, [b" " * 65_536] * 1_600)
     assert status == 413
     assert read == 4  # 262,144 bytes: the first chunk past 200,000
 
@@ -74,7 +40,7 @@ def test_a_streamed_oversized_body_is_refused_as_soon_as_it_passes_the_limit() -
 def test_a_body_without_a_key_is_never_read() -> None:
     """A caller without a key gets its 401 before the service reads anything it sent."""
     service = Service()
-    status, read = _call(service.app, [], [b"[" * 65_536] * 1_600)
+    status, read = raw_post(service.app, "/v1/decide", [], [b"[" * 65_536] * 1_600)
     assert (status, read) == (401, 0)
 
 
@@ -150,5 +116,5 @@ def test_a_content_length_of_non_ascii_digits_is_no_500() -> None:
         (b"content-type", b"application/json"),
         (b"content-length", b"\xb2"),
     ]
-    status, _ = _call(service.app, headers, [b"{}"])
+    status, _ = raw_post(service.app, "/v1/decide", headers, [b"{}"])
     assert status == 422

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, MutableMapping
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -28,6 +27,7 @@ from rempart.testbed.portal.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
 from rempart.testbed.presets import preset
 from rempart.testbed.simulate import simulate
 from tests.portal.world import T0
+from tests.security.helpers import raw_post
 from tests.security.test_portal_hardening import ACCOUNT, Browser, World
 
 WEBHOOK_SECRET = Secret(b"portal-webhook-secret-0123456789abcdef")
@@ -233,33 +233,10 @@ def test_an_oversized_body_is_refused(world: World) -> None:
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read(world: World) -> None:
     """A ``Content-Length`` over the bound is answered 413 without one read of the body."""
-    reads: list[int] = []
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        reads.append(1)
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": WEBHOOK_PATH,
-        "raw_path": WEBHOOK_PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-length", b"1000000000")],
-        "client": (RELAY, 50_000),
-        "server": ("127.0.0.1", 80),
-    }
-    asyncio.run(world.app(scope, receive, send))
-    assert sent[0]["status"] == 413
-    assert reads == []
+    headers = [(b"host", b"127.0.0.1"), (b"content-length", b"1000000000")]
+    status, reads = raw_post(world.app, WEBHOOK_PATH, headers, [b"{}"], client=(RELAY, 50_000))
+    assert status == 413
+    assert reads == 0
 
 
 @pytest.mark.parametrize(
