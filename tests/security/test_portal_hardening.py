@@ -18,8 +18,6 @@ from rempart.guard import Guard, Knowledge
 from rempart.middleware import GuardMiddleware
 from rempart.testbed.portal import Portal, create_portal, credentials
 from rempart.testbed.portal import app as portal_app
-from rempart.testbed.presets import preset
-from rempart.testbed.simulate import simulate
 from tests.portal.world import FAST_HASHER, HOME, SECRET, T0, Clock
 
 ACCOUNT = "A000001"  # a pharmacist
@@ -27,20 +25,6 @@ PASSWORD = credentials.testbed_password(SECRET, ACCOUNT)
 HOSTING = "51.75.3.7"  # OVH: a rented server, where the 2022 robot read from
 PROXY = "10.0.0.1"
 LOOPBACK = "http://127.0.0.1"
-
-
-@pytest.fixture(scope="module")
-def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small preset, seed 1."""
-    out = tmp_path_factory.mktemp("security-portal-world")
-    simulate(preset("small"), out, seed=1)
-    return out
-
-
-@pytest.fixture(scope="module")
-def knowledge(world_dir: Path) -> Knowledge:
-    """The world's directory, canaries and network table."""
-    return Knowledge.from_world(world_dir / "world")
 
 
 @pytest.fixture(scope="module")

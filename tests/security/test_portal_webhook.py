@@ -24,8 +24,6 @@ from rempart.response.record import ActionRecord
 from rempart.response.webhook import SIGNATURE_HEADER, WebhookEnforcer, sign
 from rempart.secret import Secret
 from rempart.testbed.portal.webhook import MAX_BODY_BYTES, WEBHOOK_PATH
-from rempart.testbed.presets import preset
-from rempart.testbed.simulate import simulate
 from tests.portal.world import T0
 from tests.security.helpers import raw_post
 from tests.security.test_portal_hardening import ACCOUNT, Browser, World
@@ -37,20 +35,6 @@ _deliveries = count(1)
 
 Forge = Callable[[bytes, datetime], tuple[bytes, str | bytes | None]]
 """Turns a body and the signing time into what is posted: a body and a bad header."""
-
-
-@pytest.fixture(scope="module")
-def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small preset, seed 1."""
-    out = tmp_path_factory.mktemp("security-webhook-world")
-    simulate(preset("small"), out, seed=1)
-    return out
-
-
-@pytest.fixture(scope="module")
-def knowledge(world_dir: Path) -> Knowledge:
-    """The world's directory, canaries and network table."""
-    return Knowledge.from_world(world_dir / "world")
 
 
 @pytest.fixture
