@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from rempart.detectors.context import EventContext
 from rempart.policy import Policy
 from rempart.stores.base import StateStore, Window
 from rempart.stores.memory import MemoryStore
+from tests.wall_clock import forbid_wall_clock
 
 from .stream import Stream, build_stream, copy_context, knowledge
 
@@ -281,12 +281,8 @@ def test_never_reads_the_wall_clock(
 ) -> None:
     """Scoring and learning work with the clock functions patched to raise."""
 
-    def no_clock() -> float:
-        raise AssertionError("a detector must use the event time in its context")
-
     detector = make_detector(index, MemoryStore())
-    for name in ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter"):
-        monkeypatch.setattr(time, name, no_clock)
+    forbid_wall_clock(monkeypatch, "a detector must use the event time in its context")
     feed(detector, stream.contexts)
 
 

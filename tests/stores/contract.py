@@ -14,7 +14,6 @@ Every time below is event time: a store never reads a clock.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rempart.stores.base import StateStore, Window, Write
+from tests.wall_clock import forbid_wall_clock
 
 __all__ = ["StoreContract", "StoreFactory"]
 
@@ -449,11 +449,7 @@ class StoreContract:
     ) -> None:
         """Every operation works with the clock functions patched to raise."""
 
-        def no_clock() -> float:
-            raise AssertionError("a store must use the event time it is given")
-
-        for name in ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter"):
-            monkeypatch.setattr(time, name, no_clock)
+        forbid_wall_clock(monkeypatch, "a store must use the event time it is given")
         store.add_counts("c", 0.0, (HOUR, DAY))
         store.counts("c", 10.0, (HOUR, DAY))
         store.add_member("s", "x", 0.0, ttl=60.0)
