@@ -179,6 +179,184 @@ def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
         sys.exit(1)
 
 
+def _pseudonymizer(key_file: Path | None) -> Any:
+    from rempart.pseudonym import Pseudonymizer
+    from rempart.secret import Secret
+
+    if key_file is None:
+        return None
+    return Pseudonymizer(Secret(key_file.read_bytes().strip()))
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    default="rempart",
+    show_default=True,
+    help="Log format: rempart (own .jsonl/.parquet), nginx, apache, fhir, csv.",
+)
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="The day-partitioned Parquet archive to add to (created if missing).",
+)
+@click.option(
+    "--routes",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Route table (TOML) for nginx/apache logs; column mapping (TOML) for csv.",
+)
+@click.option(
+    "--pseudonym-key",
+    "key_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="File holding the key that pseudonymises clear NIRs met in raw logs.",
+)
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write bad lines here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_quiet
+@_clean_errors
+def ingest(
+    sources: tuple[Path, ...],
+    fmt: str,
+    archive_dir: Path,
+    routes: Path | None,
+    key_file: Path | None,
+    rejects: Path | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Add logs to the event archive, each event once; bad lines located in --rejects.
+
+    Ingesting the same file twice adds nothing. Exit code 1 when a line was rejected.
+    """
+    from rempart.ingestion.archive import EventArchive
+    from rempart.ingestion.ingest import ingest as run
+    from rempart.ingestion.logs import ParserOptions
+    from rempart.progress import for_terminal
+
+    config: Any = None
+    if routes is not None and fmt in {"nginx", "apache"}:
+        from rempart.ingestion.logs.routes import RouteTable
+
+        config = RouteTable.from_toml(routes)
+    elif routes is not None and fmt == "csv":
+        from rempart.ingestion.logs.tabular import ColumnMapping
+
+        config = ColumnMapping.from_toml(routes)
+    options = ParserOptions(
+        pseudonymizer=_pseudonymizer(key_file), config=config, config_path=str(routes or "")
+    )
+    with for_terminal("ingest", quiet=quiet) as progress:
+        report = run(
+            sources,
+            fmt,
+            EventArchive(archive_dir),
+            options=options,
+            rejects=rejects,
+            progress=progress,
+        )
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for message in report.first_rejects:
+            click.echo(message, err=True)
+        click.echo(
+            f"{archive_dir}: {report.added:,} events added, {report.duplicates:,} already held, "
+            f"{report.rejected:,} lines rejected, {report.skipped:,} skipped"
+        )
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    required=True,
+    help="The event archive (rempart ingest).",
+)
+@click.option(
+    "--world",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Folder holding accounts.jsonl; its parent's evidence.parquet is the care evidence.",
+)
+@click.option(
+    "--evidence",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Care evidence (.parquet or .jsonl); default: WORLD/../evidence.parquet.",
+)
+@click.option(
+    "--accounts",
+    "accounts",
+    multiple=True,
+    required=True,
+    help="A compromised account (repeat, or comma-separated).",
+)
+@click.option(
+    "--scope",
+    "scope_out",
+    type=click.Path(path_type=Path),
+    help="Export the scope (.parquet or .csv) for the notification campaign.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--sessions", "show_sessions", is_flag=True, help="List every session and its side.")
+@_clean_errors
+def investigate(
+    archive_dir: Path,
+    world: Path | None,
+    evidence: Path | None,
+    accounts: tuple[str, ...],
+    scope_out: Path | None,
+    as_json: bool,
+    show_sessions: bool,
+) -> None:
+    """The breach scope of compromised accounts: the attacker's sessions, the persons exposed.
+
+    Sessions are told apart as the attacker's, the owner's, or undetermined (the owner's own
+    device reading unexplained patients: malware or an insider look the same); see
+    docs/forensics.md.
+    """
+    from rempart.errors import InputError
+    from rempart.forensics import investigate as run
+    from rempart.forensics.summary import render_summary
+    from rempart.ingestion.archive import EventArchive
+
+    if world is None:
+        raise InputError("--world: the folder holding accounts.jsonl is required")
+    compromised = tuple(
+        sorted({a.strip() for value in accounts for a in value.split(",") if a.strip()})
+    )
+    evidence_path = evidence or world.parent / "evidence.parquet"
+    investigation = run(
+        EventArchive(archive_dir),
+        evidence=evidence_path,
+        accounts_file=world / "accounts.jsonl",
+        compromised=compromised,
+    )
+    summary = investigation.summary()
+    if scope_out is not None:
+        summary["scope_file"] = str(scope_out)
+        investigation.export_scope(scope_out)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_summary(summary, "en"))
+        click.echo()
+        click.echo(render_summary(summary, "fr"))
+    if show_sessions:
+        for found in investigation.sessions():
+            started = found.first_time.strftime("%Y-%m-%d %H:%M")
+            click.echo(
+                f"{found.account}  {found.session}  {found.side:12}  {started}  {found.ip}  "
+                f"{found.evidence}"
+            )
+
+
 _networks = click.option(
     "--networks",
     "networks_path",

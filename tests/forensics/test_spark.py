@@ -6,7 +6,6 @@ only engine-specific SQL is reading the files and flattening the list columns.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from rempart.forensics import investigate
 from rempart.forensics.queries import STATEMENTS
 from rempart.ingestion.archive import EventArchive
+from tests.system_tools import require_program
 
 from .truth import compromised_accounts
 
@@ -38,9 +38,8 @@ SPARK_PRELUDE = (
 @pytest.fixture(scope="module")
 def spark() -> Iterator[object]:
     """A local Spark session on one core, no UI, times in UTC."""
-    if shutil.which("java") is None:
-        pytest.skip("no Java runtime (scripts/setup --test-tools installs one)")
-    from pyspark.sql import SparkSession  # noqa: PLC0415 (slow to import, only here)
+    require_program("java", "default-jre-headless")
+    from pyspark.sql import SparkSession
 
     session = (
         SparkSession.builder.master("local[1]")
@@ -60,7 +59,7 @@ def test_spark_scope_equals_duckdb_scope(
     spark: object, world: Path, archive: EventArchive, label: str
 ) -> None:
     """Spark, given the same files and the same statements, finds the same persons."""
-    from pyspark.sql import SparkSession  # noqa: PLC0415
+    from pyspark.sql import SparkSession
 
     assert isinstance(spark, SparkSession)
     accounts = compromised_accounts(world, label)

@@ -170,8 +170,13 @@ class Investigation:
         if kind not in {".parquet", ".csv"}:
             raise InputError(f"{target}: the scope is exported as .parquet or .csv")
         options = "(FORMAT parquet)" if kind == ".parquet" else "(FORMAT csv, HEADER true)"
+        # The categories of each person as one sorted, comma-separated field: DuckDB's own
+        # aggregate, at export time only (the portable view has one row per category).
         self.connection.execute(
-            f"COPY (SELECT * FROM scope ORDER BY person) TO {_quoted(target)} {options}"
+            "COPY (SELECT s.*, c.categories FROM scope s LEFT JOIN ("
+            "SELECT person, string_agg(category, ',' ORDER BY category) AS categories "
+            "FROM scope_categories GROUP BY person) c USING (person) ORDER BY s.person) "
+            f"TO {_quoted(target)} {options}"
         )
         row = self.connection.execute("SELECT COUNT(*) FROM scope").fetchone()
         return int(row[0]) if row else 0

@@ -147,14 +147,18 @@ WHERE s.side = 'undetermined'
 GROUP BY r.person
 """
 
-SCOPE_BY_CATEGORY: Final = """
-SELECT c.category, COUNT(DISTINCT r.person) AS persons
+_SCOPE_CATEGORIES: Final = """
+CREATE OR REPLACE TEMPORARY VIEW scope_categories AS
+SELECT DISTINCT r.person, c.category
 FROM account_reads r
 JOIN sessions s ON s.account = r.account AND s.session_key = r.session_key
 JOIN read_categories c ON c.event_id = r.event_id
 WHERE s.side = 'attacker'
-GROUP BY c.category
-ORDER BY persons DESC, c.category
+"""
+
+SCOPE_BY_CATEGORY: Final = """
+SELECT category, COUNT(*) AS persons FROM scope_categories
+GROUP BY category ORDER BY persons DESC, category
 """
 
 SCOPE_BY_DEPARTMENT: Final = """
@@ -163,5 +167,13 @@ FROM scope GROUP BY COALESCE(department, 'unknown')
 ORDER BY persons DESC, department
 """
 
-STATEMENTS: Final = (_ACCOUNT_EVENTS, _READS, _OWNER_DEVICES, SESSIONS, _SCOPE, UNDETERMINED)
+STATEMENTS: Final = (
+    _ACCOUNT_EVENTS,
+    _READS,
+    _OWNER_DEVICES,
+    SESSIONS,
+    _SCOPE,
+    _SCOPE_CATEGORIES,
+    UNDETERMINED,
+)
 """The views, in order; each engine runs them after its prelude."""
