@@ -30,6 +30,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -60,7 +62,7 @@ from rempart.testbed.portal import (
 from rempart.testbed.presets import preset
 from rempart.testbed.simulate import simulate
 
-__all__ = ["TIME_SCALE", "DemoReport", "RunOutcome", "run_demo"]
+__all__ = ["TIME_SCALE", "DemoReport", "RunOutcome", "run_attack", "run_demo"]
 
 TIME_SCALE: Final = 30.0
 """Portal seconds per wall-clock second."""
@@ -522,7 +524,15 @@ def _run(
     seed: int,
     run_s: float,
     port: int,
+    audit: Callable[[Event], None] | None = None,
+    front: Callable[[int], AbstractContextManager[str]] | None = None,
 ) -> tuple[RunOutcome, str]:
+    """One run of the script against the portal guarded by ``defence``.
+
+    ``audit`` receives the portal's own audit events; ``front``, given the
+    portal's port, enters a reverse proxy in front of it and yields the URL
+    the clients use instead (the access-log tests put a real nginx there).
+    """
     mailbox = _Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
@@ -537,12 +547,15 @@ def _run(
             clock=clock,
             # The demo's clients stand for addresses across France: loopback is their proxy.
             trusted_proxies=("127.0.0.1",),
+            audit=audit,
         )
         portal: Portal = app.app.state.portal  # type: ignore[attr-defined]
         live_port = port or _free_port()
         url = f"http://127.0.0.1:{live_port}"
         started = time.monotonic()
-        with _LiveServer(app, live_port):
+        with _LiveServer(app, live_port), ExitStack() as proxies:
+            if front is not None:
+                url = proxies.enter_context(front(live_port))
             tally = asyncio.run(_traffic(script, url, portal, clock, secret, mailbox, run_s, seed))
         wall = time.monotonic() - started
     finally:
@@ -582,6 +595,46 @@ def _warmed_guard(world_dir: Path, events: list[Event]) -> Guard:
         if piece.time > last:  # what replay did not reach yet
             guard.observe(piece)
     return guard
+
+
+def run_attack(
+    world_dir: Path,
+    *,
+    seed: int = 1,
+    run_s: float = 5.0,
+    robot_reads: int = 60,
+    professionals: int = 4,
+    defence: Guard | None = None,
+    audit: Callable[[Event], None] | None = None,
+    front: Callable[[int], AbstractContextManager[str]] | None = None,
+) -> RunOutcome:
+    """One run of the demo's script (professionals and the robot) against the live portal.
+
+    ``world_dir`` is simulated first if it does not hold seed ``seed``.
+    ``defence`` guards the portal (default: none at all, `NoDefence`, so the
+    robot reads everything it asks for). ``audit`` and ``front`` are as for
+    the runs of `run_demo`: the portal's audit events, and a reverse proxy in
+    front of it.
+    """
+    _ensure_world(world_dir, seed)
+    events = read_records(world_dir / "events.parquet", Event).records
+    events.sort(key=lambda event: event.time)
+    script = _script(
+        world_dir, events, seed=seed, professionals=professionals, robot_reads=robot_reads
+    )
+    outcome, _ = _run(
+        "rempart" if defence is not None else "off",
+        defence if defence is not None else cast(Guard, NoDefence()),
+        world_dir,
+        script,
+        secret=Secret(f"rempart-demo-portal:{seed}".encode()),
+        seed=seed,
+        run_s=run_s,
+        port=0,
+        audit=audit,
+        front=front,
+    )
+    return outcome
 
 
 def run_demo(
