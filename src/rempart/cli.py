@@ -47,6 +47,14 @@ _quiet = click.option(
 )
 
 
+_networks = click.option(
+    "--networks",
+    "networks_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Network table built by `rempart networks import` (default: the world's networks.csv).",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="rempart")
 def main() -> None:
@@ -357,12 +365,224 @@ def investigate(
             )
 
 
-_networks = click.option(
-    "--networks",
-    "networks_path",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Network table built by `rempart networks import` (default: the world's networks.csv).",
+@main.command()
+@click.argument("log", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format", "fmt", default="nginx", show_default=True, help="Log format: nginx, apache, csv."
 )
+@click.option(
+    "--routes",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="Route table (TOML) turning the log's requests into events; a column mapping for csv.",
+)
+@click.option(
+    "--world",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    required=True,
+    help="Folder with accounts.jsonl and sites.jsonl (the account directory).",
+)
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where the position reached is kept (resumed on restart: no line twice, none skipped).",
+)
+@click.option("--rejects", type=click.Path(path_type=Path), help="Append bad lines here.")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Action ledger (JSON Lines): locks and bans survive a restart.",
+)
+@click.option("--webhook", "webhook_url", help="The portal's account webhook URL.")
+@click.option(
+    "--webhook-secret",
+    "webhook_secret_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="File holding the webhook's HMAC secret (at least 32 bytes).",
+)
+@click.option(
+    "--pseudonym-key",
+    "key_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="File holding the key that pseudonymises clear NIRs met in the log.",
+)
+@click.option(
+    "--ban-minutes",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="When the guard locks an account, ban the address it read from this long (0: never).",
+)
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+)
+@click.option(
+    "--max-polls", type=int, help="Stop after this many polls (default: on SIGINT/SIGTERM)."
+)
+@_networks
+@_clean_errors
+def follow(
+    log: Path,
+    fmt: str,
+    routes: Path,
+    world: Path,
+    state: Path,
+    rejects: Path | None,
+    ledger_path: Path | None,
+    webhook_url: str | None,
+    webhook_secret_file: Path | None,
+    key_file: Path | None,
+    ban_minutes: float,
+    interval: float,
+    max_polls: int | None,
+    networks_path: Path | None,
+) -> None:
+    """Follow a live access log: decide each event, lock, revoke and ban (like fail2ban).
+
+    Survives rotation (rename or copytruncate) and restarts (it resumes where it stopped,
+    recorded in --state). The portal's webhook gets session revocations, account locks and
+    address bans.
+    """
+    from datetime import timedelta
+
+    from rempart.decision import ActionKind
+    from rempart.errors import ConfigError
+    from rempart.follow import follow as run
+    from rempart.guard import Guard, Knowledge
+    from rempart.ingestion.logs import ParserOptions, default_parsers
+    from rempart.response import EnforcerRegistry, JsonlLedger, MemoryLedger
+    from rempart.response.webhook import WebhookEnforcer
+    from rempart.secret import Secret
+
+    config: Any
+    if fmt == "csv":
+        from rempart.ingestion.logs.tabular import ColumnMapping
+
+        config = ColumnMapping.from_toml(routes)
+    else:
+        from rempart.ingestion.logs.routes import RouteTable
+
+        config = RouteTable.from_toml(routes)
+    parser = default_parsers().create(
+        fmt,
+        ParserOptions(
+            pseudonymizer=_pseudonymizer(key_file), config=config, config_path=str(routes)
+        ),
+    )
+    guard = Guard(Knowledge.from_world(world, networks=networks_path))
+    enforcers = EnforcerRegistry()
+    if webhook_url:
+        if webhook_secret_file is None:
+            raise ConfigError("--webhook-secret", "a file holding the secret", None)
+        enforcers.register(
+            WebhookEnforcer(
+                webhook_url,
+                Secret(webhook_secret_file.read_bytes().strip()),
+                kinds=frozenset(
+                    {ActionKind.REVOKE_SESSION, ActionKind.LOCK_ACCOUNT, ActionKind.BAN_ADDRESS}
+                ),
+            )
+        )
+    ledger = JsonlLedger(ledger_path) if ledger_path else MemoryLedger()
+    try:
+        report = run(
+            log,
+            parser,
+            guard,
+            state=state,
+            ledger=ledger,
+            enforcers=enforcers,
+            rejects=rejects,
+            interval=interval,
+            max_polls=max_polls,
+            ban_on_lock=timedelta(minutes=ban_minutes) if ban_minutes > 0 else None,
+            notice=lambda message: click.echo(f"rempart: {message}", err=True),
+        )
+    finally:
+        if isinstance(ledger, JsonlLedger):
+            ledger.close()
+    verdicts = ", ".join(f"{count:,} {name}" for name, count in sorted(report.verdicts.items()))
+    click.echo(
+        f"rempart: {report.lines:,} lines, {report.events:,} events ({verdicts}), "
+        f"{report.rejects:,} rejected, {report.skipped:,} skipped, "
+        f"{report.actions_applied:,} actions carried out, {report.actions_failed:,} failed "
+        f"(stopped: {report.stopped})"
+    )
+
+
+@main.command(name="export")
+@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ecs", "ocsf", "syslog"]),
+    required=True,
+    help="Elastic Common Schema, OCSF (JSON Lines), or RFC 5424 syslog lines.",
+)
+@click.option(
+    "--events",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The events the replay read: each decision's address, account and browser.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write here (default: stdout).")
+@click.option(
+    "--syslog",
+    "syslog_url",
+    help="Send to a collector instead: udp://HOST:PORT or tcp://HOST:PORT (--format syslog).",
+)
+@click.option("--hostname", default="-", show_default=True, help="Syslog HOSTNAME field.")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write bad input lines here.")
+@_quiet
+@_clean_errors
+def export_command(
+    decisions: Path,
+    fmt: str,
+    events: Path | None,
+    out: Path | None,
+    syslog_url: str | None,
+    hostname: str,
+    rejects: Path | None,
+    quiet: bool,
+) -> None:
+    """Export decisions (rempart replay's file) for a SIEM: ECS, OCSF or syslog.
+
+    Exit code 1 when an input line was rejected.
+    """
+    from contextlib import ExitStack
+
+    from rempart.errors import ConfigError
+    from rempart.ingestion import write_rejects
+    from rempart.ingestion.atomic import atomic_output
+    from rempart.progress import for_terminal
+    from rempart.soc import ExportFormat, SyslogFormat, SyslogSender, export_decisions
+
+    if syslog_url and fmt != "syslog":
+        raise ConfigError("--syslog", "used with --format syslog", fmt)
+    chosen: str | ExportFormat = (
+        SyslogFormat(hostname=None if hostname == "-" else hostname) if fmt == "syslog" else fmt
+    )
+    with ExitStack() as stack, for_terminal("export", quiet=quiet) as progress:
+        sink: Any
+        if syslog_url:
+            sink = stack.enter_context(SyslogSender.from_url(syslog_url))
+        elif out is not None:
+            sink = stack.enter_context(atomic_output(out))
+        else:
+            sink = sys.stdout.buffer
+        summary = export_decisions(decisions, chosen, sink, events=events, progress=progress)
+    if rejects is not None:
+        write_rejects(rejects, summary.rejected)
+    for bad in summary.rejected[:5]:
+        click.echo(str(bad.to_error()), err=True)
+    click.echo(
+        f"rempart: {summary.decisions:,} decisions exported as {summary.records:,} {fmt} "
+        f"records ({summary.unmatched:,} without their event)",
+        err=True,
+    )
+    if summary.rejected:
+        sys.exit(1)
 
 
 @main.command()

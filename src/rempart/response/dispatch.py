@@ -33,7 +33,7 @@ from rempart.response.enforcers import EnforcerRegistry
 from rempart.response.ledger import ActionLedger
 from rempart.response.record import ActionRecord
 
-__all__ = ["dispatch", "guard_trigger", "lift"]
+__all__ = ["dispatch", "enforce", "guard_trigger", "lift"]
 
 
 def guard_trigger(decision: Decision) -> str:
@@ -48,10 +48,15 @@ def guard_trigger(decision: Decision) -> str:
     return f"guard:{detector}"
 
 
-def _enforce(
+def enforce(
     ledger: ActionLedger, registry: EnforcerRegistry, record: ActionRecord, *, lifting: bool
 ) -> ActionRecord:
-    """Run every enforcer of ``record``'s kind; on any failure, record it as failed."""
+    """Run every enforcer of ``record``'s kind (``lifting``: lift it); a failure is recorded.
+
+    Every enforcer runs whatever the others do; on any failure the record is marked failed
+    in ``ledger`` and returned so. `rempart.follow` calls it again for an action a crash may
+    have left half carried out.
+    """
     errors: list[str] = []
     for enforcer in registry.for_kind(record.kind):
         try:
@@ -80,7 +85,7 @@ def dispatch(
     with every failing enforcer's error.
     """
     records = ledger.record(decision, trigger, now)
-    return [_enforce(ledger, registry, record, lifting=False) for record in records]
+    return [enforce(ledger, registry, record, lifting=False) for record in records]
 
 
 def lift(
@@ -99,4 +104,4 @@ def lift(
     record = ledger.lift(target, kind, by, now)
     if record is None:
         return None
-    return _enforce(ledger, registry, record, lifting=True)
+    return enforce(ledger, registry, record, lifting=True)
