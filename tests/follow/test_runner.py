@@ -8,6 +8,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +349,27 @@ def test_bad_options_are_config_errors(site: Site) -> None:
         site.run(batch_lines=0)
     with pytest.raises(ConfigError, match="interval"):
         site.run(interval=-1.0)
+
+
+def test_a_second_factor_passed_in_the_log_vouches_for_the_session(site: Site) -> None:
+    """An mfa_success line is the step-up the guard would have asked for: the session is
+    vouched for (allowed with the step_up_passed reason), not decided as a new event."""
+    append(site.log, event_line(1, kind="mfa_success", session="s1"))
+    decided: list[Decision] = []
+    site.run(on_decision=lambda event, decision: decided.append(decision))
+    assert [r.code for r in decided[0].reasons] == ["step_up_passed"]
+    assert site.recorder.scored["ev00001"] == 0
+
+
+def test_ban_on_lock_bans_the_address_that_got_the_account_locked(site: Site) -> None:
+    """With ban_on_lock, a decision that locks an account also bans the event's address,
+    for that long; without it, the guard's actions are left as they are."""
+    append(site.log, event_line(1, account=THIEF, ip="51.75.1.2"))
+    decided: list[Decision] = []
+    site.run(
+        on_decision=lambda event, decision: decided.append(decision),
+        ban_on_lock=timedelta(minutes=30),
+    )
+    bans = [a for a in decided[0].actions if a.kind is ActionKind.BAN_ADDRESS]
+    assert [b.target for b in bans] == ["51.75.1.2"]
+    assert bans[0].until is not None

@@ -90,7 +90,7 @@ import structlog
 
 from rempart.decision import Action, ActionKind, Decision
 from rempart.errors import ConfigError
-from rempart.events import Event
+from rempart.events import Event, EventKind
 from rempart.follow.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from rempart.follow.tailer import LogTailer, Position
 from rempart.guard import Guard
@@ -402,7 +402,11 @@ class _Follower:
         decision = None
         if self._ledger_first:
             decision = self._enforcement.refusal(event, self._clock())
-        if decision is None:
+        if decision is None and event.kind is EventKind.MFA_SUCCESS:
+            # A second factor passed in the log is the step-up the guard would have asked
+            # for: the session is vouched for, as when the portal reports it (Guard.step_up).
+            decision = self._guard.step_up(event, passed=True)
+        elif decision is None:
             decision = self._guard.decide(event)
             if self._ban_on_lock is not None:
                 decision = with_ban_on_lock(decision, event, self._ban_on_lock)
