@@ -302,8 +302,17 @@ def ingest(
     "--accounts",
     "accounts",
     multiple=True,
-    required=True,
     help="A compromised account (repeat, or comma-separated).",
+)
+@click.option(
+    "--addresses",
+    multiple=True,
+    help="An attacker's address: every account it signed in to or read through (repeatable).",
+)
+@click.option(
+    "--alerts",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="The guard's decisions (rempart replay): the accounts it locked or warned.",
 )
 @click.option(
     "--scope",
@@ -319,6 +328,8 @@ def investigate(
     world: Path | None,
     evidence: Path | None,
     accounts: tuple[str, ...],
+    addresses: tuple[str, ...],
+    alerts: Path | None,
     scope_out: Path | None,
     as_json: bool,
     show_sessions: bool,
@@ -330,18 +341,25 @@ def investigate(
     docs/forensics.md.
     """
     from rempart.errors import InputError
+    from rempart.forensics import accounts_from_addresses, accounts_from_alerts
     from rempart.forensics import investigate as run
     from rempart.forensics.summary import render_summary
     from rempart.ingestion.archive import EventArchive
 
     if world is None:
         raise InputError("--world: the folder holding accounts.jsonl is required")
-    compromised = tuple(
-        sorted({a.strip() for value in accounts for a in value.split(",") if a.strip()})
-    )
+    archive = EventArchive(archive_dir)
+    named = {a.strip() for value in accounts for a in value.split(",") if a.strip()}
+    wanted = tuple(a.strip() for value in addresses for a in value.split(",") if a.strip())
+    named.update(accounts_from_addresses(archive, wanted))
+    if alerts is not None:
+        named.update(accounts_from_alerts(alerts))
+    if not named:
+        raise InputError("no account to investigate: give --accounts, --addresses or --alerts")
+    compromised = tuple(sorted(named))
     evidence_path = evidence or world.parent / "evidence.parquet"
     investigation = run(
-        EventArchive(archive_dir),
+        archive,
         evidence=evidence_path,
         accounts_file=world / "accounts.jsonl",
         compromised=compromised,

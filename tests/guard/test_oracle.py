@@ -134,7 +134,7 @@ def oracle(
          AND ({condition.replace("{row}", "earlier")})
         GROUP BY probe.seq
         ORDER BY probe.seq
-    """  # noqa: S608 (window figures and conditions are this module's constants)
+    """
     return {
         int(seq): tuple(float(n) for n in counts)
         for seq, *counts in database.execute(query, [positions]).fetchall()

@@ -4,7 +4,20 @@
 event archive on DuckDB; the same statements run on Spark (docs/forensics.md).
 """
 
-from rempart.forensics.engine import Investigation, SessionFinding, investigate
+from rempart.forensics.engine import (
+    Investigation,
+    SessionFinding,
+    accounts_from_addresses,
+    accounts_from_alerts,
+    investigate,
+)
 from rempart.forensics.queries import HINDSIGHT_DAYS
 
-__all__ = ["HINDSIGHT_DAYS", "Investigation", "SessionFinding", "investigate"]
+__all__ = [
+    "HINDSIGHT_DAYS",
+    "Investigation",
+    "SessionFinding",
+    "accounts_from_addresses",
+    "accounts_from_alerts",
+    "investigate",
+]

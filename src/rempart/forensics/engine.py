@@ -26,7 +26,13 @@ from rempart.forensics.queries import (
 )
 from rempart.ingestion.archive import EventArchive
 
-__all__ = ["Investigation", "SessionFinding", "investigate"]
+__all__ = [
+    "Investigation",
+    "SessionFinding",
+    "accounts_from_addresses",
+    "accounts_from_alerts",
+    "investigate",
+]
 
 _READ_PERSONS: Final = """
 CREATE OR REPLACE TEMPORARY VIEW read_persons AS
@@ -220,3 +226,41 @@ def investigate(
     for statement in STATEMENTS:
         connection.execute(statement)
     return Investigation(accounts=compromised, connection=connection)
+
+
+def accounts_from_addresses(archive: EventArchive, addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """The accounts that signed in or read a patient from one of ``addresses`` (exact).
+
+    What an analyst starts from when the alert names the attacker's machines, not its
+    victims: every account those addresses got into is under investigation.
+    """
+    if not addresses or not archive.parts():
+        return ()
+    connection = duckdb.connect()
+    rows = connection.execute(
+        "SELECT DISTINCT account FROM read_parquet(?, hive_partitioning = false) "
+        "WHERE account IS NOT NULL AND outcome = 'success' "
+        "AND kind IN ('login_success', 'record_view', 'search') AND list_contains(?, ip) "
+        "ORDER BY account",
+        [archive.pattern, list(addresses)],
+    ).fetchall()
+    return tuple(str(row[0]) for row in rows)
+
+
+def accounts_from_alerts(decisions: Path) -> tuple[str, ...]:
+    """The accounts the guard's decisions locked or asked to warn (``rempart replay``'s file).
+
+    Read with Rempart's own reader: a bad line is skipped here (``rempart validate`` locates
+    it); only ``lock_account`` and ``notify_owner`` targets are accounts for sure.
+    """
+    from rempart.decision import ActionKind, Decision
+    from rempart.ingestion import iter_records
+    from rempart.ingestion.rejected import Rejected
+
+    rejected: list[Rejected] = []
+    accounts: set[str] = set()
+    for decision in iter_records(decisions, Decision, rejected):
+        for action in decision.actions:
+            if action.kind in (ActionKind.LOCK_ACCOUNT, ActionKind.NOTIFY_OWNER):
+                accounts.add(action.target)
+    return tuple(sorted(accounts))

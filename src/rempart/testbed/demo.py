@@ -371,7 +371,7 @@ async def _professional(
     who: _Professional,
     url: str,
     portal: Portal,
-    clock: _PortalClock,
+    clock: Callable[[], datetime],
     secret: Secret,
     run_s: float,
     rng: random.Random,
@@ -492,7 +492,7 @@ async def _traffic(
     script: _Script,
     url: str,
     portal: Portal,
-    clock: _PortalClock,
+    clock: Callable[[], datetime],
     secret: Secret,
     mailbox: _Mailbox,
     run_s: float,
@@ -526,18 +526,22 @@ def _run(
     port: int,
     audit: Callable[[Event], None] | None = None,
     front: Callable[[int], AbstractContextManager[str]] | None = None,
+    webhook_secret: Secret | None = None,
+    portal_clock: Callable[[], datetime] | None = None,
 ) -> tuple[RunOutcome, str]:
     """One run of the script against the portal guarded by ``defence``.
 
     ``audit`` receives the portal's own audit events; ``front``, given the
     portal's port, enters a reverse proxy in front of it and yields the URL
-    the clients use instead (the access-log tests put a real nginx there).
+    the clients use instead (the access-log tests put a real nginx there);
+    ``webhook_secret`` opens the portal's webhook for Rempart's actions;
+    ``portal_clock`` replaces the portal's accelerated clock (`_PortalClock`).
     """
     mailbox = _Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:
-        clock = _PortalClock()
+        clock = portal_clock if portal_clock is not None else _PortalClock()
         app = create_portal(
             world_dir,
             guard=defence,
@@ -548,6 +552,7 @@ def _run(
             # The demo's clients stand for addresses across France: loopback is their proxy.
             trusted_proxies=("127.0.0.1",),
             audit=audit,
+            webhook_secret=webhook_secret,
         )
         portal: Portal = app.app.state.portal  # type: ignore[attr-defined]
         live_port = port or _free_port()
@@ -607,6 +612,8 @@ def run_attack(
     defence: Guard | None = None,
     audit: Callable[[Event], None] | None = None,
     front: Callable[[int], AbstractContextManager[str]] | None = None,
+    webhook_secret: Secret | None = None,
+    portal_clock: Callable[[], datetime] | None = None,
 ) -> RunOutcome:
     """One run of the demo's script (professionals and the robot) against the live portal.
 
@@ -614,7 +621,10 @@ def run_attack(
     ``defence`` guards the portal (default: none at all, `NoDefence`, so the
     robot reads everything it asks for). ``audit`` and ``front`` are as for
     the runs of `run_demo`: the portal's audit events, and a reverse proxy in
-    front of it.
+    front of it; ``webhook_secret`` opens the portal's webhook
+    (`rempart.testbed.portal.webhook`) to Rempart's actions; ``portal_clock``
+    replaces the portal's accelerated clock (the wall clock, for a follower that
+    stamps its webhook posts with it).
     """
     _ensure_world(world_dir, seed)
     events = read_records(world_dir / "events.parquet", Event).records
@@ -633,6 +643,8 @@ def run_attack(
         port=0,
         audit=audit,
         front=front,
+        webhook_secret=webhook_secret,
+        portal_clock=portal_clock,
     )
     return outcome
 

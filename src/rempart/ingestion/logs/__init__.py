@@ -37,5 +37,10 @@ __all__ = [
 
 def default_parsers() -> ParserRegistry:
     """A registry with the built-in formats."""
+    from rempart.ingestion.logs import access, fhir, tabular
+
     registry = ParserRegistry()
-    return registry  # noqa: RET504 (the built-in formats register here, one line each)
+    access.register(registry)
+    fhir.register(registry)
+    tabular.register(registry)
+    return registry

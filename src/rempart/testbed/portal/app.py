@@ -45,6 +45,11 @@ Hardening, each pinned by ``tests/security``:
 Account events (logins, step-ups, resets) are decided by the guard and
 recorded here; patient reads are decided and recorded by `GuardMiddleware`.
 Every audit event goes to ``audit`` in Rempart's event format.
+
+For a front proxy's access log, every response names who acted: ``X-Audit-Account``
+(the signed-in account, or the one a sign-in or reset request named) and, on a
+patient record returned, ``X-Audit-Subject`` (the patient's pseudonym, never the
+NIR). ``rempart/data/routes-portal.toml`` reads them from nginx's log.
 """
 
 from __future__ import annotations
@@ -83,8 +88,11 @@ from rempart.middleware import (
     ClientAddress,
     GuardMiddleware,
     Identity,
+    Message,
+    Receive,
     Route,
     Scope,
+    Send,
     safe_return_path,
 )
 from rempart.pseudonym import Pseudonymizer
@@ -99,11 +107,16 @@ from rempart.testbed.portal.patients import (
 from rempart.testbed.portal.restrictions import LOCKED, Restrictions
 from rempart.testbed.simulate import key_for_seed
 
-__all__ = ["SESSION_COOKIE", "Portal", "create_portal"]
+__all__ = ["AUDIT_ACCOUNT", "AUDIT_SUBJECT", "SESSION_COOKIE", "Portal", "create_portal"]
 
 _log = structlog.get_logger(__name__)
 
 SESSION_COOKIE: Final = "portal_session"
+AUDIT_ACCOUNT: Final = "X-Audit-Account"
+AUDIT_SUBJECT: Final = "X-Audit-Subject"
+# Printable ASCII but "%": an account outside it (only ever an attempted one) is
+# percent-encoded, so that no value can break or split a header.
+_HEADER_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
 _RESET_TTL: Final = timedelta(minutes=30)
 _SENDER: Final = "AmeliPro testbed <no-reply@portal.rempart.test>"
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
@@ -208,10 +221,23 @@ def _with_next(path: str, next_path: str) -> str:
     return f"{path}?next={quote(next_path, safe='/')}" if next_path != "/" else path
 
 
-def _record_response(request: Request, record: dict[str, Any] | None) -> Response:
+def _record_response(
+    request: Request, record: dict[str, Any] | None, pseudonymize: Callable[[str], str]
+) -> Response:
+    """The record (or a 404), naming the patient returned by pseudonym (``X-Audit-Subject``)."""
     if _wants_html(request):
-        return pages.record_page(record)
-    return JSONResponse(record) if record is not None else _not_found()
+        response: Response = pages.record_page(record)
+    else:
+        response = JSONResponse(record) if record is not None else _not_found()
+    if record is not None:
+        response.headers[AUDIT_SUBJECT] = pseudonymize(record["nir"])
+    return response
+
+
+def _audit_account(response: Response, account: str) -> Response:
+    """``response`` naming ``account`` for the front proxy's log."""
+    response.headers[AUDIT_ACCOUNT] = quote(account, safe=_HEADER_SAFE)
+    return response
 
 
 _CROSS_SITE_FR: Final = "Cette demande ne vient pas du portail : elle a été refusée."
@@ -423,6 +449,35 @@ class Portal:
             smtp.send_message(message)
 
 
+class _AuditedGuard(GuardMiddleware):
+    """`GuardMiddleware` whose responses name the signed-in account (``X-Audit-Account``).
+
+    The account is the session's as the request arrived (a logout's too), named on
+    the guard's own refusals as on the portal's answers; an answer naming an
+    account already (a sign-in's, a reset's) keeps its own.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        who = self.identity(scope) if scope["type"] == "http" else None
+        if who is None:
+            await super().__call__(scope, receive, send)
+            return
+        named = (_AUDIT_ACCOUNT_KEY, quote(who[0], safe=_HEADER_SAFE).encode("ascii"))
+
+        async def send_named(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if all(name.lower() != _AUDIT_ACCOUNT_KEY for name, _ in headers):
+                    headers.append(named)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await super().__call__(scope, receive, send_named)
+
+
+_AUDIT_ACCOUNT_KEY: Final = AUDIT_ACCOUNT.lower().encode("ascii")
+
+
 def _routes(patients: PatientRegister) -> list[Route]:
     return [
         Route(
@@ -503,10 +558,10 @@ def create_portal(
     app = FastAPI(title="Reference patient-rights portal (Rempart testbed)")
     app.state.portal = portal
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    _endpoints(app, portal)
+    _endpoints(app, portal, pseudonymizer.pseudonym)
     if webhook_secret is not None:
         webhook.install(app, portal, webhook_secret)
-    return GuardMiddleware(
+    return _AuditedGuard(
         app,
         guard=guard,
         routes=_routes(portal.patients),
@@ -520,10 +575,10 @@ def create_portal(
     )
 
 
-def _endpoints(app: FastAPI, portal: Portal) -> None:
+def _endpoints(app: FastAPI, portal: Portal, pseudonymize: Callable[[str], str]) -> None:
     _account_endpoints(app, portal)
     _browser_endpoints(app, portal)
-    _patient_endpoints(app, portal)
+    _patient_endpoints(app, portal, pseudonymize)
 
 
 def _request_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -550,16 +605,17 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
         body = await _json_body(request, _Login)
         attempt = portal.sign_in(body.account, body.password, request)
         if attempt.decision is None:
-            return JSONResponse({"error": "invalid_credentials"}, status_code=401)
+            failed = JSONResponse({"error": "invalid_credentials"}, status_code=401)
+            return _audit_account(failed, body.account)
         if attempt.session is None:
-            return _denied(attempt.decision)
+            return _audit_account(_denied(attempt.decision), body.account)
         response: Response = JSONResponse({"account": body.account})
         if attempt.challenged:
             response = JSONResponse(
                 {"error": "step_up_required", "step_up": _STEP_UP_PATH}, status_code=401
             )
         _set_session(portal, request, response, attempt.session)
-        return response
+        return _audit_account(response, body.account)
 
     @app.post("/step-up", openapi_extra=_request_body(_StepUp))
     async def step_up(request: Request) -> Response:
@@ -592,11 +648,12 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
         event = portal.account_event(EventKind.PASSWORD_RESET_REQUEST, body.account, request)
         decision = portal.decide(event)
         if decision.verdict is Verdict.DENY:
-            return _denied(decision)
+            return _audit_account(_denied(decision), body.account)
         token = portal.issue_reset(body.account)  # the same work, known account or not
         # The same answer whether the account exists or not; the mail leaves after it.
         mail = None if token is None else BackgroundTask(portal.mail_reset, body.account, token)
-        return JSONResponse({"status": "sent_if_known"}, status_code=202, background=mail)
+        sent = JSONResponse({"status": "sent_if_known"}, status_code=202, background=mail)
+        return _audit_account(sent, body.account)
 
     @app.post("/password-reset/confirm")
     async def password_reset_confirm(body: _ResetConfirm, request: Request) -> Response:
@@ -606,13 +663,14 @@ def _account_endpoints(app: FastAPI, portal: Portal) -> None:
         portal.credentials.set_password(account, body.password)
         portal.revoke_account(account)
         portal.decide(portal.account_event(EventKind.PASSWORD_RESET, account, request))
-        return JSONResponse({"status": "password_changed"})
+        return _audit_account(JSONResponse({"status": "password_changed"}), account)
 
 
-def _patient_endpoints(app: FastAPI, portal: Portal) -> None:
+def _patient_endpoints(app: FastAPI, portal: Portal, pseudonymize: Callable[[str], str]) -> None:
     @app.get("/patients")
     async def by_typed_nir(request: Request, nir: str = "", birth_date: str = "") -> Response:
-        return _record_response(request, portal.patients.record_by_typed(nir, birth_date))
+        record = portal.patients.record_by_typed(nir, birth_date)
+        return _record_response(request, record, pseudonymize)
 
     @app.get("/patients/search")
     async def search(surname: str = "", birth_date: str = "") -> Response:
@@ -621,11 +679,11 @@ def _patient_endpoints(app: FastAPI, portal: Portal) -> None:
 
     @app.get("/patients/by-card/{card}")
     async def by_card(request: Request, card: str) -> Response:
-        return _record_response(request, portal.patients.record_by_card(card))
+        return _record_response(request, portal.patients.record_by_card(card), pseudonymize)
 
     @app.get("/patients/by-link/{ref}")
     async def by_link(request: Request, ref: str) -> Response:
-        return _record_response(request, portal.patients.record_by_link(ref))
+        return _record_response(request, portal.patients.record_by_link(ref), pseudonymize)
 
 
 def _secure(portal: Portal, request: Request) -> bool:
@@ -716,20 +774,22 @@ async def _login_form(portal: Portal, request: Request) -> Response:
         )
     attempt = portal.sign_in(account, password, request)
     if attempt.decision is None:
-        return pages.login_page(
+        failed = pages.login_page(
             csrf=csrf,
             next_path=next_path,
             account=account,
             error="Identifiant ou mot de passe incorrect. · Wrong account or password.",
             status=401,
         )
+        return _audit_account(failed, account)
     if attempt.session is None:
-        return pages.refused_page(
+        refused = pages.refused_page(
             "Ce compte est bloqué par mesure de sécurité : contactez le support.",
             "This account is blocked for its protection: contact support.",
         )
+        return _audit_account(refused, account)
     target = _with_next(_STEP_UP_PATH, next_path) if attempt.challenged else next_path
-    response = _see_other(target)
+    response = _audit_account(_see_other(target), account)
     _set_session(portal, request, response, attempt.session)
     response.delete_cookie(
         forms.LOGIN_CSRF_COOKIE,
