@@ -22,10 +22,9 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from generation import machine_facts
+from generation import machine_facts, simulate_in_child
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -98,24 +97,8 @@ def main() -> None:
         world = args.dir
         if world is None:
             world = Path(scratch) / "world"
-            started = time.perf_counter()
-            subprocess.run(
-                [
-                    str(Path(sys.executable).with_name("rempart")),
-                    "simulate",
-                    "--preset",
-                    args.preset,
-                    "--out",
-                    str(world),
-                    "--seed",
-                    str(args.seed),
-                    "-q",
-                ],
-                check=True,
-            )
-            print(
-                f"simulate {args.preset}: {time.perf_counter() - started:.1f} s (not timed below)"
-            )
+            elapsed = simulate_in_child(args.preset, args.seed, world)
+            print(f"simulate {args.preset}: {elapsed:.1f} s (not timed below)")
         archive = Path(scratch) / "archive"
         accounts = _compromised(world)
         ingest = _step("ingest", world, archive, accounts)

@@ -14,14 +14,13 @@ owner's own device, set apart) with how many of them are true. Not a timing::
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
+from generation import simulate_in_child
 from rempart.forensics import investigate
 from rempart.ingestion.archive import EventArchive
 from rempart.ingestion.ingest import ingest
@@ -54,20 +53,7 @@ def main() -> None:
         world = args.dir
         if world is None:
             world = Path(scratch) / "world"
-            subprocess.run(
-                [
-                    str(Path(sys.executable).with_name("rempart")),
-                    "simulate",
-                    "--preset",
-                    args.preset,
-                    "--out",
-                    str(world),
-                    "--seed",
-                    str(args.seed),
-                    "-q",
-                ],
-                check=True,
-            )
+            simulate_in_child(args.preset, args.seed, world)
         archive = EventArchive(Path(scratch) / "archive")
         started = time.perf_counter()
         report = ingest([world / "events.parquet"], "rempart", archive)

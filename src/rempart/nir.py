@@ -13,15 +13,17 @@ The clear NIR belongs to the notice plane. The detection path only ever sees
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.fr import nir as stdnum_nir
 
 from rempart.errors import NirError
 
-__all__ = ["NirParts", "make_nir", "nir_agrees", "parse_nir", "validate_nir"]
+__all__ = ["NirParts", "holds_nir", "make_nir", "nir_agrees", "parse_nir", "validate_nir"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +91,28 @@ def nir_agrees(number: str, *, sex: int, birth_date: date, birth_place: str) -> 
         and parts.birth_month == birth_date.month
         and parts.birth_place == birth_place
     )
+
+
+# A run of digits (2A/2B allowed) and separators long enough to hold a NIR.
+_NIR_RUN: Final = re.compile(r"[0-9ABab .+\-]{15,}")
+_NIR_SEPARATOR: Final = re.compile(r"[ .+\-]")
+
+
+def holds_nir(text: str) -> bool:
+    """Whether ``text`` holds a valid NIR anywhere, with or without separators.
+
+    For the fields of a raw log that must never store one (an account column
+    filled with patients' numbers is a mapping mistake, not an identifier).
+
+    >>> holds_nir("patient 2 53 07 2B 073 004 70 seen"), holds_nir("2530722B07300471")
+    (True, False)
+    """
+    for run in _NIR_RUN.findall(text):
+        compact = _NIR_SEPARATOR.sub("", run)
+        for start in range(len(compact) - 14):
+            try:
+                validate_nir(compact[start : start + 15])
+            except NirError:
+                continue
+            return True
+    return False

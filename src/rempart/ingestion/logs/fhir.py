@@ -124,7 +124,7 @@ from rempart.ingestion.logs.base import (
     reject,
 )
 from rempart.ingestion.rejected import RAW_LIMIT, Rejected
-from rempart.nir import validate_nir
+from rempart.nir import holds_nir
 from rempart.pseudonym import Pseudonymizer, is_pseudonym
 
 __all__ = [
@@ -164,8 +164,6 @@ _OUTCOMES: Final = {
     "12": Outcome.FAILURE,
 }
 _T = TypeVar("_T")
-_NIR_RUN: Final = re.compile(r"[0-9ABab .+\-]{15,}")
-_NIR_SEPARATOR: Final = re.compile(r"[ .+\-]")
 _RESOURCE_TYPE: Final = re.compile(r"[A-Z][A-Za-z]{0,63}")
 _ELEMENT: Final = re.compile(r"_?[A-Za-z][A-Za-z0-9]*")
 _ID_LIMIT: Final = 128 - len("fhir_")
@@ -431,7 +429,7 @@ class FhirAuditParser:
             return place.reject("the requestor has no who.identifier.value", f"{at}.who.identifier")
         if len(account) > 128:
             return place.reject("account longer than 128 characters", f"{at}.who.identifier.value")
-        if _holds_clear_nir(account):
+        if holds_nir(account):
             return place.reject("account holds a clear NIR", f"{at}.who.identifier.value")
         address = facts.addresses[requestor]
         address_path = f"{at}.{facts.address_element}"
@@ -664,7 +662,7 @@ def _outcome(facts: _Facts) -> Outcome | None:
 
 def _event_id(facts: _Facts, resource: dict[str, Any], ids: LineIds) -> str:
     if facts.resource_id:
-        if len(facts.resource_id) <= _ID_LIMIT and not _holds_clear_nir(facts.resource_id):
+        if len(facts.resource_id) <= _ID_LIMIT and not holds_nir(facts.resource_id):
             return f"fhir_{facts.resource_id}"
         digest = hashlib.blake2b(facts.resource_id.encode(), digest_size=16).hexdigest()
         return f"fhir_{digest}"
@@ -675,26 +673,9 @@ def _event_id(facts: _Facts, resource: dict[str, Any], ids: LineIds) -> str:
 
 def _bounded_session(session: str) -> str:
     """The session identifier, or a digest of it when too long or holding a clear NIR."""
-    if len(session) <= _SESSION_LIMIT and not _holds_clear_nir(session):
+    if len(session) <= _SESSION_LIMIT and not holds_nir(session):
         return session
     return "policy_" + hashlib.blake2b(session.encode(), digest_size=16).hexdigest()
-
-
-def _holds_clear_nir(text: str) -> bool:
-    """Whether ``text`` holds a valid NIR, with or without separators: it must not be stored.
-
-    The subject is pseudonymised; this guards the other fields a log fills in
-    (an account column holding patients' numbers is a mapping mistake).
-    """
-    for run in _NIR_RUN.findall(text):
-        compact = _NIR_SEPARATOR.sub("", run)
-        for start in range(len(compact) - 14):
-            try:
-                validate_nir(compact[start : start + 15])
-            except NirError:
-                continue
-            return True
-    return False
 
 
 def _first_error(error: ValidationError) -> tuple[str, str]:

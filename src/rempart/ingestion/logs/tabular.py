@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import csv
 import ipaddress
-import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -99,7 +98,7 @@ from rempart.ingestion.logs.base import (
     reject,
 )
 from rempart.ingestion.rejected import redact, rejected_from_error
-from rempart.nir import validate_nir
+from rempart.nir import holds_nir
 from rempart.pseudonym import Pseudonymizer, is_pseudonym
 
 __all__ = ["COLUMN_FIELDS", "ColumnMapping", "CsvParser", "register"]
@@ -136,8 +135,6 @@ _TOP_KEYS: Final = (
     "values",
 )
 _Member = TypeVar("_Member", bound=StrEnum)
-_NIR_RUN: Final = re.compile(r"[0-9ABab .+\-]{15,}")
-_NIR_SEPARATOR: Final = re.compile(r"[ .+\-]")
 _VALUE_TABLES: Final = {
     "kind": EventKind,
     "outcome": Outcome,
@@ -520,7 +517,7 @@ class _Row:
         value = self.get(name)
         if len(value) > limit:
             raise _BadCell(name, f"longer than {limit} characters")
-        if _holds_clear_nir(value):  # the subject is pseudonymised; no other cell may hold one
+        if holds_nir(value):  # the subject is pseudonymised; no other cell may hold one
             raise _BadCell(name, "holds a clear NIR (is the mapping right?)")
         return value
 
@@ -555,20 +552,7 @@ def _time_parser(time_format: str, zone: tzinfo) -> Callable[[str], datetime]:
 
 def _shown(value: str) -> str:
     """A cell's value as an error message may quote it: cut, and never a NIR."""
-    return "(a NIR-like value)" if _holds_clear_nir(value) else repr(redact(value[:40]))
-
-
-def _holds_clear_nir(text: str) -> bool:
-    """Whether ``text`` holds a valid NIR, with or without separators: it must not be stored."""
-    for run in _NIR_RUN.findall(text):
-        compact = _NIR_SEPARATOR.sub("", run)
-        for start in range(len(compact) - 14):
-            try:
-                validate_nir(compact[start : start + 15])
-            except NirError:
-                continue
-            return True
-    return False
+    return "(a NIR-like value)" if holds_nir(value) else repr(redact(value[:40]))
 
 
 def _enum_or_none(kind: type[_Member], value: str) -> _Member | None:
