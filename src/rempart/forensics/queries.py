@@ -67,7 +67,8 @@ FROM events e JOIN compromised c ON e.account = c.account
 
 _READS: Final = f"""
 CREATE OR REPLACE TEMPORARY VIEW account_reads AS
-SELECT a.event_id, a.account, a.session_key, a.time, a.lookup, p.person, p.via,
+SELECT a.event_id, a.account, a.session_key, a.time, a.lookup, a.subject_department,
+       p.person, p.via,
        MAX(CASE WHEN v.subject IS NULL THEN 0 ELSE 1 END) AS explained
 FROM account_events a
 JOIN read_persons p ON p.event_id = a.event_id
@@ -76,7 +77,8 @@ LEFT JOIN evidence v
   ON v.subject = p.person AND (v.account = a.account OR v.site = d.site)
  AND v.time <= a.time + INTERVAL '{HINDSIGHT_DAYS}' DAY
  AND v.time >= a.time - INTERVAL '400' DAY
-GROUP BY a.event_id, a.account, a.session_key, a.time, a.lookup, p.person, p.via
+GROUP BY a.event_id, a.account, a.session_key, a.time, a.lookup, a.subject_department,
+         p.person, p.via
 """
 
 _OWNER_DEVICES: Final = """
@@ -129,10 +131,9 @@ SELECT r.person, MIN(r.time) AS first_exposed, MAX(r.time) AS last_exposed,
        MIN(r.account) AS first_account,
        MAX(CASE WHEN r.via = 'read' THEN 1 ELSE 0 END) AS record_read,
        MAX(CASE WHEN r.via = 'search' THEN 1 ELSE 0 END) AS listed_by_search,
-       MIN(e.subject_department) AS department
+       MIN(CASE WHEN r.via = 'read' THEN r.subject_department END) AS department
 FROM account_reads r
 JOIN sessions s ON s.account = r.account AND s.session_key = r.session_key
-JOIN events e ON e.event_id = r.event_id
 WHERE s.side = 'attacker'
 GROUP BY r.person
 """
