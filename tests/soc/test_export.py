@@ -269,3 +269,19 @@ def test_any_decision_is_valid_in_every_format(pair: tuple[Decision, Event | Non
         assert params["verdict"] == decision.verdict.value
     for line in default_formats()["ecs"].render(decision, event):
         assert b"\n" not in line
+
+
+def test_a_nir_in_the_user_agent_never_reaches_the_siem(tmp_path: Path) -> None:
+    """A client that puts a patient's NIR in its user agent: every format gets it redacted."""
+    nir = "253072B07300470"
+    event = make_event(event_id="ev1", user_agent=f"bot/1.0 {nir}")
+    write_records(tmp_path / "events.jsonl", [event])
+    write_records(
+        tmp_path / "decisions.jsonl",
+        [Decision(event_id="ev1", verdict=Verdict.DENY, time=event.time)],
+    )
+    for name in ("ecs", "ocsf", "syslog"):
+        out = io.BytesIO()
+        export_decisions(tmp_path / "decisions.jsonl", name, out, events=tmp_path / "events.jsonl")
+        assert nir.encode() not in out.getvalue()
+        assert b"<redacted>" in out.getvalue()

@@ -50,10 +50,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Final, Protocol, runtime_checkable
 
+import msgspec
+
 from rempart.decision import Decision
 from rempart.errors import ConfigError, RecordError
 from rempart.events import Event
 from rempart.ingestion import Rejected, iter_records
+from rempart.ingestion.rejected import redact
 from rempart.progress import Progress, silent
 from rempart.replay.replay import DEFAULT_REORDER_WINDOW
 from rempart.soc.alerts import is_alert
@@ -229,6 +232,22 @@ def _paired(
         yield decision, event
 
 
+def _without_nir(event: Event | None) -> Event | None:
+    """``event`` with any NIR-shaped number in its free text replaced by ``<redacted>``.
+
+    The user agent (and, by a portal's mistake, the account or session) is whatever the
+    client sent: a SIEM must never receive a patient's clear number from it.
+    """
+    if event is None:
+        return None
+    fields = {
+        name: redact(value)
+        for name in ("user_agent", "account", "session")
+        if isinstance(value := getattr(event, name), str) and redact(value) != value
+    }
+    return msgspec.structs.replace(event, **fields) if fields else event
+
+
 def export_decisions(
     records: str | os.PathLike[str],
     fmt: str | ExportFormat,
@@ -287,7 +306,7 @@ def export_decisions(
                     "$.time",
                     f"decision {decision.event_id!r} has no time, and no event to date it",
                 )
-        for record in fmt.render(decision, event):
+        for record in fmt.render(decision, _without_nir(event)):
             deliver(record)
             written += 1
     return ExportSummary(decisions=count, records=written, unmatched=unmatched, rejected=rejected)
