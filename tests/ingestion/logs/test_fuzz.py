@@ -15,6 +15,12 @@ from .parser_contract import FORMATS, Harness, check, holds_clear_nir
 
 HERE = Path(__file__).parent
 
+# libFuzzer measures memory with getrusage's maximum resident set, which Linux keeps
+# across execve: launched from an xdist worker that once held gigabytes (a preset's
+# evaluation), the fuzzer starts "out of memory" (CI, 2026-12-08). Its own limit is off;
+# the test's timeout still bounds the run.
+_NO_INHERITED_RSS_LIMIT = ("-rss_limit_mb=0",)
+
 
 def test_the_oracle_finds_a_nir_however_written() -> None:
     """The harness's NIR oracle sees a valid NIR with any separator, and nothing else."""
@@ -51,6 +57,7 @@ def test_access_parser_survives_atheris(tmp_path: Path) -> None:
             "-atheris_runs=100000",
             "-seed=1",
             "-max_len=512",
+            *_NO_INHERITED_RSS_LIMIT,
             f"-artifact_prefix={tmp_path}/",
         ],
         cwd=tmp_path,
@@ -76,6 +83,7 @@ def test_fhir_and_csv_parsers_survive_atheris(tmp_path: Path, name: str) -> None
             "-atheris_runs=20000",
             "-seed=1",
             "-max_len=1024",
+            *_NO_INHERITED_RSS_LIMIT,
             f"-artifact_prefix={tmp_path}/",
         ],
         cwd=tmp_path,
