@@ -10,8 +10,10 @@ The tree::
     ├── InputError           an input that cannot be read at all (missing file, unknown format)
     ├── NirError             a NIR that fails validation (carries no clear digits in its message)
     ├── StoreUnavailableError  the guard's state store does not answer (fail-closed, HTTP 503)
-    └── EnforcementError     an enforcer could not carry out or lift an action
-                             (defined in `rempart.response.enforcers`)
+    ├── EnforcementError     an enforcer could not carry out or lift an action
+    │                        (defined in `rempart.response.enforcers`)
+    └── DeliveryError        a syslog collector could not be reached or fed
+                             (defined in `rempart.soc.syslog`)
 
 Bulk readers never raise `RecordError` for a bad record: they collect it (see
 `rempart.ingestion.Rejected`) and keep every good record.
