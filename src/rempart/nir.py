@@ -23,7 +23,15 @@ from stdnum.fr import nir as stdnum_nir
 
 from rempart.errors import NirError
 
-__all__ = ["NirParts", "holds_nir", "make_nir", "nir_agrees", "parse_nir", "validate_nir"]
+__all__ = [
+    "NirParts",
+    "holds_nir",
+    "make_nir",
+    "nir_agrees",
+    "parse_nir",
+    "redact_nirs",
+    "validate_nir",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +115,28 @@ def holds_nir(text: str) -> bool:
     >>> holds_nir("patient 2 53 07 2B 073 004 70 seen"), holds_nir("2530722B07300471")
     (True, False)
     """
-    for run in _NIR_RUN.findall(text):
-        compact = _NIR_SEPARATOR.sub("", run)
-        for start in range(len(compact) - 14):
-            try:
-                validate_nir(compact[start : start + 15])
-            except NirError:
-                continue
-            return True
+    return any(_run_holds_nir(run) for run in _NIR_RUN.findall(text))
+
+
+def _run_holds_nir(run: str) -> bool:
+    compact = _NIR_SEPARATOR.sub("", run)
+    for start in range(len(compact) - 14):
+        try:
+            validate_nir(compact[start : start + 15])
+        except NirError:
+            continue
+        return True
     return False
+
+
+def redact_nirs(text: str) -> str:
+    """``text`` with every run of digits and separators that holds a valid NIR blanked.
+
+    The same runs as `holds_nir` looks at, so that ``holds_nir(redact_nirs(t))`` is false.
+
+    >>> redact_nirs("bot/1.0 (2 53 07 2B 073 004 70)")
+    'bot/1.0 (<redacted>)'
+    """
+    return _NIR_RUN.sub(
+        lambda run: "<redacted>" if _run_holds_nir(run.group()) else run.group(), text
+    )

@@ -94,3 +94,12 @@ def test_fhir_and_csv_parsers_survive_atheris(tmp_path: Path, name: str) -> None
     )
     assert run.returncode == 0, run.stderr[-4000:]
     assert "Done 20000 runs" in run.stderr or "Done 20000 in" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "found", sorted((HERE / "samples" / "fuzz").glob("access-*.bin")), ids=lambda p: p.stem
+)
+def test_inputs_the_fuzzer_once_broke_the_access_parser_with(found: Path) -> None:
+    """Each input atheris found a fault with stays fixed (access-nir-in-user-agent: a valid
+    NIR among letters in a user agent reached the event, 2026-12-08)."""
+    fuzz_one(found.read_bytes())
