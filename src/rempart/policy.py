@@ -15,7 +15,6 @@ rempart.errors.ConfigError: budget.day: expected int, got 'many'
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +22,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from rempart.errors import ConfigError
+from rempart.tomlconfig import parse_toml, read_toml
 
 __all__ = ["Policy"]
 
@@ -147,20 +147,12 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:
         """Load and validate a policy file; `ConfigError` names the bad key."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError("policy", "a readable TOML file", str(path)) from error
-        return cls.from_toml_text(text, source=str(path))
+        return cls.from_dict(read_toml(path, "policy"))
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "<policy>") -> Policy:
         """Validate TOML text; missing keys take their defaults."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("policy", f"valid TOML ({source})", str(error)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_toml(text, "policy", source))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:

@@ -87,7 +87,6 @@ True
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import InitVar, dataclass, field
 from enum import StrEnum
@@ -97,6 +96,7 @@ from typing import Any, Final, TypeVar
 
 from rempart.errors import ConfigError
 from rempart.events import DataCategory, EventKind, Lookup, Outcome
+from rempart.tomlconfig import read_toml
 
 __all__ = [
     "STATUS_LIMIT",
@@ -399,14 +399,7 @@ class RouteTable:
     @classmethod
     def from_toml(cls, path: str | Path) -> RouteTable:
         """Load and validate a TOML route table; `ConfigError` names the bad key."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError("routes", "a readable UTF-8 TOML file", str(path)) from error
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("routes", f"valid TOML ({path})", str(error)) from None
+        data = read_toml(path, "routes")
         return cls.from_dict(data, source=str(path))
 
     @classmethod

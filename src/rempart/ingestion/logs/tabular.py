@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import csv
 import ipaddress
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -100,6 +99,7 @@ from rempart.ingestion.logs.base import (
 from rempart.ingestion.rejected import redact, rejected_from_error
 from rempart.nir import holds_nir
 from rempart.pseudonym import Pseudonymizer, is_pseudonym
+from rempart.tomlconfig import parse_toml, read_toml
 
 __all__ = ["COLUMN_FIELDS", "ColumnMapping", "CsvParser", "register"]
 
@@ -243,20 +243,12 @@ class ColumnMapping:
     @classmethod
     def from_toml(cls, path: str | Path) -> ColumnMapping:
         """Load a mapping file; `ConfigError` names the bad key."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError("mapping", "a readable UTF-8 TOML file", str(path)) from error
-        return cls.from_toml_text(text, source=str(path))
+        return cls.from_dict(read_toml(path, "mapping"))
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "<mapping>") -> ColumnMapping:
         """Validate a mapping written in TOML (the layout of this module's docstring)."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("mapping", f"valid TOML ({source})", str(error)) from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_toml(text, "mapping", source))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnMapping:
