@@ -70,7 +70,7 @@ from rempart.ingestion.logs.routes import (
     Source,
     TimeFormat,
 )
-from rempart.nir import redact_nirs, validate_nir
+from rempart.nir import holds_nir, redact_nirs
 from rempart.pseudonym import Pseudonymizer, is_pseudonym
 
 __all__ = ["AccessLogParser", "register"]
@@ -162,19 +162,6 @@ def _without_nirs(text: str) -> str:
     for run in _nir_runs(text):
         text = text.replace(run, "<redacted>")
     return redact_nirs(text)
-
-
-def _holds_nir(text: str) -> bool:
-    """Whether ``text`` contains a valid NIR, with or without separators."""
-    for run in _nir_runs(text):
-        compact = run.translate(_SEPARATORS).upper()
-        for start in range(len(compact) - _NIR_LENGTH + 1):
-            try:
-                validate_nir(compact[start : start + _NIR_LENGTH])
-            except NirError:
-                continue
-            return True
-    return False
 
 
 def _json_path(key: str) -> str:
@@ -607,7 +594,7 @@ class AccessLogParser:
             return None
         if len(value) > _IDENTIFIER_LIMIT:
             raise _LineError(field, f"longer than {_IDENTIFIER_LIMIT} characters")
-        if len(value) >= _NIR_LENGTH and _holds_nir(value):
+        if len(value) >= _NIR_LENGTH and holds_nir(value):
             raise _LineError(field, "holds a clear NIR, which no event may carry")
         return value
 
