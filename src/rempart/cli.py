@@ -12,13 +12,16 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 import msgspec
 
 from rempart import __version__
 from rempart.errors import RempartError
+
+if TYPE_CHECKING:
+    from rempart.pseudonym import Pseudonymizer
 
 __all__ = ["main"]
 
@@ -187,7 +190,8 @@ def validate(path: Path, kind: str, rejects: Path | None, quiet: bool) -> None:
         sys.exit(1)
 
 
-def _pseudonymizer(key_file: Path | None) -> Any:
+def _pseudonymizer(key_file: Path | None) -> Pseudonymizer | None:
+    """The pseudonymiser of the key in ``key_file`` (None: clear NIRs in raw logs are rejected)."""
     from rempart.pseudonym import Pseudonymizer
     from rempart.secret import Secret
 

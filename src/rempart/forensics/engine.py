@@ -18,12 +18,14 @@ from typing import Any, Final
 
 import duckdb
 
+from rempart.decision import ActionKind, Decision
 from rempart.errors import InputError
 from rempart.forensics.queries import (
     SCOPE_BY_CATEGORY,
     SCOPE_BY_DEPARTMENT,
     STATEMENTS,
 )
+from rempart.ingestion import Rejected, iter_records
 from rempart.ingestion.archive import EventArchive
 
 __all__ = [
@@ -256,10 +258,6 @@ def accounts_from_alerts(decisions: Path) -> tuple[str, ...]:
     Read with Rempart's own reader: a bad line is skipped here (``rempart validate`` locates
     it); only ``lock_account`` and ``notify_owner`` targets are accounts for sure.
     """
-    from rempart.decision import ActionKind, Decision
-    from rempart.ingestion import iter_records
-    from rempart.ingestion.rejected import Rejected
-
     rejected: list[Rejected] = []
     accounts: set[str] = set()
     for decision in iter_records(decisions, Decision, rejected):
