@@ -29,6 +29,7 @@ from typing import Final
 import msgspec
 
 from rempart.errors import RecordError
+from rempart.nir import redact_nirs
 
 __all__ = ["RAW_LIMIT", "Rejected", "redact", "rejected_from_error"]
 
@@ -53,10 +54,17 @@ _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def redact(text: str) -> str:
     """``text`` with every NIR-shaped run of digits replaced by ``<redacted>``.
 
+    First every run shaped like a NIR, valid or not; then, by
+    `rempart.nir.redact_nirs`, any run that still holds a valid NIR however it is
+    written (letters around it, several separators in a row), so that no valid NIR
+    survives whatever the shape.
+
     >>> redact("ip: not an IPv4 or IPv6 address: '2 53 07 2B 073 004 70'")
     "ip: not an IPv4 or IPv6 address: '<redacted>'"
+    >>> redact("bot/(2..53..07..2B..073..004..70)")
+    'bot/(<redacted>)'
     """
-    return _NIR_SHAPED.sub(_REDACTED, text)
+    return redact_nirs(_NIR_SHAPED.sub(_REDACTED, text))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
